@@ -1,0 +1,48 @@
+/*
+ * apiserver — the Kubernetes REST API over the store. The only module that
+ * speaks HTTP on the server side (libmicrohttpd stays inside it).
+ *
+ * Lifecycle: api_server_create (no threads yet) → api_server_start (binds
+ * and serves on libmicrohttpd's threads) → api_server_stop (pending
+ * requests are failed with 503, streams closed, threads joined) →
+ * api_server_destroy. Create/start/stop/destroy are called from one thread
+ * (main's).
+ */
+#ifndef K1S_APISERVER_APISERVER_H
+#define K1S_APISERVER_APISERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct store;
+struct api_server;
+
+struct api_config {
+    const char *bind_address; /* "127.0.0.1" by default */
+    int port;                 /* 6443 by default; 0 = pick a free port */
+    bool insecure_bind;       /* allow a non-loopback address without TLS */
+    struct store *store;      /* borrowed; outlives the server */
+};
+
+/* Errors: K1S_EINVAL (bad address; a non-loopback address without
+ * insecure_bind), K1S_ENOMEM. `errbuf` says why. */
+int api_server_create(const struct api_config *cfg, struct api_server **ret,
+                      char *errbuf, size_t errlen);
+
+/* Binds and starts serving. Errors: K1S_EIO (address in use...). */
+int api_server_start(struct api_server *srv, char *errbuf, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+int api_server_port(const struct api_server *srv);
+
+/* Marks the server ready: /readyz answers 200 from now on. */
+void api_server_set_ready(struct api_server *srv, bool ready);
+
+/* Stops serving: new requests get 503, pending ones are failed, streams
+ * closed, threads joined. Idempotent. */
+void api_server_stop(struct api_server *srv);
+
+/* NULL ok. Stops first if still running. */
+void api_server_destroy(struct api_server *srv);
+
+#endif

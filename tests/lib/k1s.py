@@ -1,0 +1,136 @@
+"""Integration-test harness: the real k1s binary on a loopback port chosen
+at run time, with a temporary data dir, stopped by its PID.
+
+Every wait is bounded. Use as a context manager or call start()/stop().
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+K1S_BIN = os.environ.get(
+    "K1S_BIN",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "release",
+                 "k1s"))
+
+
+class Server:
+    def __init__(self, *extra_args, data_dir=None, ready_timeout=20.0):
+        self.extra_args = list(extra_args)
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="k1s-it-")
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(self.data_dir, "server.log")
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def kubeconfig(self):
+        return os.path.join(self.data_dir, "kubeconfig.yaml")
+
+    def start(self):
+        kc = self.kubeconfig
+        if os.path.exists(kc):
+            os.unlink(kc)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [K1S_BIN, "server", "--data-dir", self.data_dir, "--port", "0",
+             "--disable-agent"] + self.extra_args,
+            stdout=self.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("k1s exited with %d during start:\n%s" %
+                                   (self.proc.returncode, self.read_log()))
+            if os.path.exists(kc):
+                with open(kc) as f:
+                    for line in f:
+                        line = line.strip()
+                        if line.startswith("server: http://"):
+                            self.port = int(line.rsplit(":", 1)[1])
+                if self.port and self.get("/readyz")[0] == 200:
+                    return self
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("k1s not ready within %.0fs:\n%s" %
+                           (self.ready_timeout, self.read_log()))
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        data = None
+        hdrs = dict(headers or {})
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read(), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), dict(e.headers)
+        except (urllib.error.URLError, ConnectionError):
+            return 0, b"", {}
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def kubectl(self, *args, input=None, timeout=60, check=False):
+        """Runs the real kubectl against this server; returns
+        CompletedProcess (text)."""
+        env = dict(os.environ, KUBECONFIG=self.kubeconfig,
+                   KUBECACHEDIR=os.path.join(self.data_dir, "kcache"))
+        p = subprocess.run(["kubectl"] + list(args), input=input,
+                           capture_output=True, text=True, env=env,
+                           timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError("kubectl %s failed (%d): %s%s" %
+                                 (" ".join(args), p.returncode, p.stdout,
+                                  p.stderr))
+        return p
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        """Stops the server by PID; returns its exit code (None if it had to
+        be killed)."""
+        if self.proc is None:
+            return None
+        rc = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                rc = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        else:
+            rc = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def cleanup(self):
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
