@@ -345,6 +345,11 @@ int store_log_open(const char *path, struct store_log **ret_log,
         }
     }
     rv = exec(log->db, "PRAGMA synchronous = FULL");
+    /* One connection only: no file locks per transaction. */
+    if (rv == 0)
+        rv = exec(log->db, "PRAGMA locking_mode = EXCLUSIVE");
+    if (rv == 0)
+        rv = exec(log->db, "PRAGMA cache_size = -8192");
     if (rv == 0)
         rv = log_prepare_all(log);
     if (rv != 0) {

@@ -7,7 +7,6 @@
  *   kv(key PRIMARY KEY, value, create_rev, mod_rev)   the current state
  *   hist(rev PRIMARY KEY, key, type, value, create_rev,
  *        prev_value, prev_create_rev, prev_mod_rev)   one row per change
- *   hist_key(key, rev)                               index for old reads
  *
  * Apply: a batch of entries is one transaction that also writes
  * meta.applied, so a restart replays exactly the entries after it. The
@@ -27,7 +26,10 @@
  * its kv row if mod_rev <= R; otherwise, if the key changed after R, it is
  * the "prev" side of the key's first hist row after R (absent if that row
  * created the key). A list at R merges the two in key order; one read
- * transaction keeps it consistent while the writer goes on.
+ * transaction keeps it consistent while the writer goes on. The second
+ * part scans the changes after R (bounded by the history window) rather
+ * than keeping an index on hist(key): the index cost every write a third
+ * B-tree insert, for the benefit of the rare list at an old revision.
  *
  * Reads use a pool of read connections (WAL readers never block the
  * writer, nor it them); the writer's connection belongs to the apply
@@ -129,8 +131,7 @@ static const char state_schema[] =
     "CREATE TABLE hist(rev INTEGER PRIMARY KEY, key BLOB NOT NULL,"
     " type INTEGER NOT NULL, value BLOB, create_rev INTEGER NOT NULL,"
     " prev_value BLOB, prev_create_rev INTEGER NOT NULL,"
-    " prev_mod_rev INTEGER NOT NULL);"
-    "CREATE INDEX hist_key ON hist(key, rev);";
+    " prev_mod_rev INTEGER NOT NULL);";
 
 static void state_err(struct store_state *st, char *errbuf, size_t errlen,
                       const char *what)
@@ -310,6 +311,8 @@ int store_state_open(const struct store_state_config *cfg,
     rv = exec(st->db, "PRAGMA journal_mode = WAL");
     if (rv == 0)
         rv = exec(st->db, "PRAGMA synchronous = NORMAL");
+    if (rv == 0)
+        rv = exec(st->db, "PRAGMA cache_size = -32768");
     if (rv == 0 && cfg->max_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u",
                  cfg->max_pages);
@@ -669,10 +672,10 @@ static int rconn_open(struct store_state *st, struct rconn **ret)
                    " WHERE key >= ?1 AND key < ?2 AND mod_rev <= ?3 "
                    "UNION ALL "
                    "SELECT key, prev_value, prev_create_rev, prev_mod_rev "
-                   " FROM hist h WHERE key >= ?1 AND key < ?2 AND rev > ?3"
-                   " AND prev_mod_rev > 0 AND NOT EXISTS (SELECT 1 FROM "
-                   " hist h2 WHERE h2.key = h.key AND h2.rev > ?3 AND "
-                   " h2.rev < h.rev) "
+                   " FROM (SELECT key, prev_value, prev_create_rev, "
+                   "  prev_mod_rev, min(rev) FROM hist WHERE rev > ?3 "
+                   "  AND key >= ?1 AND key < ?2 GROUP BY key) "
+                   " WHERE prev_mod_rev > 0 "
                    "ORDER BY 1 LIMIT ?4");
     rv = rv ? rv
             : prep(c->db, &c->hist,

@@ -216,6 +216,11 @@ void store_stop(struct store *s);
 int store_watch_poll_ts(struct store_watch *w, struct store_event *evs,
                         int64_t *ret_commit_ns, size_t max);
 
+/* Log appends (= log fsyncs) and entries appended since open: the batch
+ * size of group commit, for the benchmark. Any thread. */
+void store_stats(struct store *s, uint64_t *ret_appends,
+                 uint64_t *ret_entries);
+
 /* Log file names inside the store directory. */
 #define STORE_LOG_FILE "log.db"
 #define STORE_STATE_FILE "state.db"
