@@ -65,8 +65,8 @@ struct store_state {
     int64_t chunk;
 
     sqlite3 *db; /* the apply thread's connection */
-    sqlite3_stmt *begin, *commit, *rollback, *sel_kv, *ins_kv, *upd_kv,
-        *del_kv, *ins_hist, *del_hist, *upd_meta;
+    sqlite3_stmt *begin, *commit, *rollback, *sel_kv, *ins_kv, *upd_kv, *del_kv,
+        *ins_hist, *del_hist, *upd_meta;
     uint64_t w_applied;
     int64_t w_rev, w_compact;
     struct buf old; /* the previous value during apply */
@@ -94,8 +94,8 @@ static int exec(sqlite3 *db, const char *sql)
 
 static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-                                NULL);
+    int rc =
+        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
     return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
 }
 
@@ -137,9 +137,8 @@ static void state_err(struct store_state *st, char *errbuf, size_t errlen,
                       const char *what)
 {
     if (errbuf != NULL)
-        snprintf(errbuf, errlen, "store: state database %s: %s: %s",
-                 st->path, what,
-                 st->db ? sqlite3_errmsg(st->db) : "cannot open");
+        snprintf(errbuf, errlen, "store: state database %s: %s: %s", st->path,
+                 what, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 }
 
 static int state_init_schema(struct store_state *st, char *errbuf,
@@ -151,8 +150,7 @@ static int state_init_schema(struct store_state *st, char *errbuf,
 
     rv = query_int(st->db, "PRAGMA application_id", &app_id);
     if (rv == 0)
-        rv = query_int(st->db, "SELECT count(*) FROM sqlite_master",
-                       &ntables);
+        rv = query_int(st->db, "SELECT count(*) FROM sqlite_master", &ntables);
     if (rv != 0) {
         state_err(st, errbuf, errlen, "corrupt (not a readable SQLite file)");
         return K1S_ECORRUPT;
@@ -198,9 +196,8 @@ static int state_check(struct store_state *st, char *errbuf, size_t errlen)
     }
     if (res == NULL || strcmp(res, "ok") != 0) {
         if (errbuf != NULL)
-            snprintf(errbuf, errlen,
-                     "store: state database %s is corrupt: %s", st->path,
-                     res ? res : sqlite3_errmsg(st->db));
+            snprintf(errbuf, errlen, "store: state database %s is corrupt: %s",
+                     st->path, res ? res : sqlite3_errmsg(st->db));
         rv = K1S_ECORRUPT;
     }
     sqlite3_finalize(q);
@@ -281,8 +278,8 @@ int store_state_open(const struct store_state_config *cfg,
         free(st);
         return K1S_ENOMEM;
     }
-    st->history = cfg->history_revisions ? cfg->history_revisions
-                                         : STORE_DEFAULT_HISTORY;
+    st->history =
+        cfg->history_revisions ? cfg->history_revisions : STORE_DEFAULT_HISTORY;
     st->chunk = (int64_t)(st->history / 4);
     if (st->chunk < 1)
         st->chunk = 1;
@@ -292,10 +289,9 @@ int store_state_open(const struct store_state_config *cfg,
     pthread_mutex_init(&st->pool_mu, NULL);
     pthread_cond_init(&st->pool_cond, NULL);
 
-    rc = sqlite3_open_v2(cfg->path, &st->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        cfg->path, &st->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         state_err(st, errbuf, errlen, "cannot open");
         rv = store_sqlite_err(rc);
@@ -314,8 +310,7 @@ int store_state_open(const struct store_state_config *cfg,
     if (rv == 0)
         rv = exec(st->db, "PRAGMA cache_size = -32768");
     if (rv == 0 && cfg->max_pages > 0) {
-        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u",
-                 cfg->max_pages);
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", cfg->max_pages);
         rv = exec(st->db, sql);
     }
     if (rv != 0) {
@@ -356,9 +351,8 @@ void store_state_close(struct store_state *st)
     if (st == NULL)
         return;
     sqlite3_stmt **stmts[] = {
-        &st->begin,  &st->commit,   &st->rollback, &st->sel_kv,
-        &st->ins_kv, &st->upd_kv,   &st->del_kv,   &st->ins_hist,
-        &st->del_hist, &st->upd_meta,
+        &st->begin,  &st->commit, &st->rollback, &st->sel_kv,   &st->ins_kv,
+        &st->upd_kv, &st->del_kv, &st->ins_hist, &st->del_hist, &st->upd_meta,
     };
 
     while (st->pool != NULL) {
@@ -421,9 +415,9 @@ int store_state_sync(struct store_state *st)
 /* --- apply ------------------------------------------------------------- */
 
 static int apply_hist(struct store_state *st, int64_t rev, const char *key,
-                      size_t keylen, int type, const void *value,
-                      size_t vlen, bool has_value, int64_t create_rev,
-                      bool has_prev, int64_t prev_create, int64_t prev_mod)
+                      size_t keylen, int type, const void *value, size_t vlen,
+                      bool has_value, int64_t create_rev, bool has_prev,
+                      int64_t prev_create, int64_t prev_mod)
 {
     sqlite3_stmt *q = st->ins_hist;
 
@@ -526,9 +520,9 @@ static int apply_cmd(struct store_state *st, const struct store_cmd *c,
         sqlite3_bind_blob(q, 1, c->key, (int)c->keylen, SQLITE_STATIC);
         rv = step_done(q);
         if (rv == 0)
-            rv = apply_hist(st, rev, c->key, c->keylen, STORE_EVENT_DELETE,
-                            NULL, 0, false, old_create, true, old_create,
-                            old_mod);
+            rv =
+                apply_hist(st, rev, c->key, c->keylen, STORE_EVENT_DELETE, NULL,
+                           0, false, old_create, true, old_create, old_mod);
     }
     if (rv != 0)
         return rv;
@@ -548,15 +542,15 @@ static int apply_cmd(struct store_state *st, const struct store_cmd *c,
 
     if (want_events) {
         if (c->op == STORE_OP_DELETE)
-            res->ev = store_sevent_new(STORE_EVENT_DELETE, rev, old_create,
-                                       c->key, c->keylen, st->old.data,
-                                       st->old.len, st->old.data,
-                                       st->old.len, true, old_mod);
+            res->ev =
+                store_sevent_new(STORE_EVENT_DELETE, rev, old_create, c->key,
+                                 c->keylen, st->old.data, st->old.len,
+                                 st->old.data, st->old.len, true, old_mod);
         else
             res->ev = store_sevent_new(
                 STORE_EVENT_PUT, rev,
-                c->op == STORE_OP_CREATE ? rev : old_create, c->key,
-                c->keylen, c->value, c->vlen, st->old.data, st->old.len,
+                c->op == STORE_OP_CREATE ? rev : old_create, c->key, c->keylen,
+                c->value, c->vlen, st->old.data, st->old.len,
                 c->op == STORE_OP_UPDATE,
                 c->op == STORE_OP_UPDATE ? old_mod : 0);
         if (res->ev == NULL)
@@ -842,8 +836,7 @@ static void bind_range(sqlite3_stmt *q, const struct key_range *r)
 {
     sqlite3_bind_blob(q, 1, r->lo, (int)r->lolen, SQLITE_STATIC);
     if (r->hi_none)
-        sqlite3_bind_blob(q, 2, sentinel, (int)sizeof sentinel,
-                          SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, sentinel, (int)sizeof sentinel, SQLITE_STATIC);
     else
         sqlite3_bind_blob(q, 2, r->hi, (int)r->hilen, SQLITE_STATIC);
 }
@@ -915,8 +908,7 @@ int store_state_list(struct store_state *st, const char *prefix,
             ret->items = ni;
             cap = ncap;
         }
-        rv = fill_kv(q, 1, &ret->items[ret->n],
-                     sqlite3_column_blob(q, 0),
+        rv = fill_kv(q, 1, &ret->items[ret->n], sqlite3_column_blob(q, 0),
                      (size_t)sqlite3_column_bytes(q, 0));
         if (rv != 0)
             break;
@@ -936,9 +928,8 @@ out:
 
 int store_state_history(struct store_state *st, int64_t after, int64_t upto,
                         const char *lo, size_t lolen, const char *hi,
-                        size_t hilen, size_t max,
-                        struct store_sevent **ret_evs, size_t *ret_n,
-                        int64_t *ret_next)
+                        size_t hilen, size_t max, struct store_sevent **ret_evs,
+                        size_t *ret_n, int64_t *ret_next)
 {
     struct rconn *c;
     sqlite3_stmt *q;
@@ -999,15 +990,14 @@ int store_state_history(struct store_state *st, int64_t after, int64_t upto,
         }
         if (type == STORE_EVENT_DELETE)
             e = store_sevent_new(STORE_EVENT_DELETE, rev,
-                                 sqlite3_column_int64(q, 4), key, keylen,
-                                 prev, plen, prev, plen, true,
+                                 sqlite3_column_int64(q, 4), key, keylen, prev,
+                                 plen, prev, plen, true,
                                  sqlite3_column_int64(q, 6));
         else
-            e = store_sevent_new(STORE_EVENT_PUT, rev,
-                                 sqlite3_column_int64(q, 4), key, keylen,
-                                 sqlite3_column_blob(q, 3),
-                                 (size_t)sqlite3_column_bytes(q, 3), prev,
-                                 plen, has_prev, sqlite3_column_int64(q, 6));
+            e = store_sevent_new(
+                STORE_EVENT_PUT, rev, sqlite3_column_int64(q, 4), key, keylen,
+                sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
+                prev, plen, has_prev, sqlite3_column_int64(q, 6));
         if (e == NULL) {
             rv = K1S_ENOMEM;
             break;

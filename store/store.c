@@ -93,7 +93,7 @@ struct store {
     pthread_cond_t idle;
     struct store_req *qhead, *qtail;
     bool stopping;
-    bool kick; /* guarded by amu */
+    bool kick;  /* guarded by amu */
     int active; /* readers inside the store */
     int failed; /* sticky error after a failed apply */
     pthread_t log_thread, apply_thread;
@@ -121,8 +121,7 @@ struct store_state *store_get_state(struct store *s)
     return s->state;
 }
 
-void store_stats(struct store *s, uint64_t *ret_appends,
-                 uint64_t *ret_entries)
+void store_stats(struct store *s, uint64_t *ret_appends, uint64_t *ret_entries)
 {
     *ret_appends = atomic_load(&s->stat_appends);
     *ret_entries = atomic_load(&s->stat_entries);
@@ -135,8 +134,7 @@ struct store_hub *store_get_hub(struct store *s)
 
 bool store_on_apply_thread(struct store *s)
 {
-    return s->apply_started &&
-           pthread_equal(pthread_self(), s->apply_thread);
+    return s->apply_started && pthread_equal(pthread_self(), s->apply_thread);
 }
 
 void store_request_kick(struct store *s)
@@ -258,8 +256,7 @@ static void *log_main(void *arg)
             continue;
         }
         pthread_mutex_lock(&s->amu);
-        s->applyq[(s->aq_head + s->aq_len) % NBATCH] =
-            (int)(b - s->batches);
+        s->applyq[(s->aq_head + s->aq_len) % NBATCH] = (int)(b - s->batches);
         s->aq_len++;
         pthread_cond_broadcast(&s->acond);
         pthread_mutex_unlock(&s->amu);
@@ -332,8 +329,7 @@ static void apply_batch(struct store *s, struct batch *b)
         }
     }
     if (want)
-        store_hub_publish(s->hub, s->evs, nev,
-                          store_state_revision(s->state));
+        store_hub_publish(s->hub, s->evs, nev, store_state_revision(s->state));
     else
         store_hub_publish_none(s->hub, store_state_revision(s->state));
     for (size_t i = 0; i < nev; i++)
@@ -659,8 +655,8 @@ static int recover(struct store *s, const char *log_path,
         struct store_log_entry *ents;
         size_t n;
 
-        rv = store_log_read(s->log, applied + 1, last + 1, REPLAY_BYTES,
-                            &ents, &n);
+        rv = store_log_read(s->log, applied + 1, last + 1, REPLAY_BYTES, &ents,
+                            &n);
         if (rv == 0 && n == 0)
             rv = K1S_ECORRUPT;
         if (rv == 0)

@@ -285,8 +285,7 @@ int main(int argc, char **argv)
     log_set_level(LOG_LEVEL_WARN);
     printf("# bench_store: %s %.1f (K1S_BENCH_DIR=%s), %ld cores, "
            "value %d B, %.1f s per run\n",
-           argv[0], secs, base, sysconf(_SC_NPROCESSORS_ONLN), VALUE_LEN,
-           secs);
+           argv[0], secs, base, sysconf(_SC_NPROCESSORS_ONLN), VALUE_LEN, secs);
     reference(base, secs, &ref_rate, &ref_p50, &ref_p99);
     printf("\n| what | writes/s | p50 µs | p99 µs | writes per fsync | "
            "× reference |\n");
@@ -300,8 +299,7 @@ int main(int argc, char **argv)
         printf("| store, %d writer%s | %.0f | %.0f | %.0f | %.1f | %.1f |"
                "%s\n",
                writers[i], writers[i] > 1 ? "s" : "", r.rate, r.p50, r.p99,
-               r.per_fsync, r.rate / ref_rate,
-               r.errors ? " (errors!)" : "");
+               r.per_fsync, r.rate / ref_rate, r.errors ? " (errors!)" : "");
         fflush(stdout);
     }
     printf("\n| watch delivery (commit → watcher) | events | p50 µs | "
