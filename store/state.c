@@ -309,6 +309,8 @@ int store_state_open(const struct store_state_config *cfg,
         rv = exec(st->db, "PRAGMA synchronous = NORMAL");
     if (rv == 0)
         rv = exec(st->db, "PRAGMA cache_size = -32768");
+    if (rv == 0)
+        rv = exec(st->db, "PRAGMA wal_autocheckpoint = 10000");
     if (rv == 0 && cfg->max_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", cfg->max_pages);
         rv = exec(st->db, sql);

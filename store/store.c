@@ -103,7 +103,8 @@ struct store {
     /* The pipeline between the two threads: batch slots, free or queued
      * for apply (guarded by amu; kick too). */
     pthread_mutex_t amu;
-    pthread_cond_t acond;
+    pthread_cond_t acond;     /* the apply thread waits: work or kick */
+    pthread_cond_t slot_cond; /* the log thread waits: a free slot */
     struct batch batches[NBATCH];
     int free_slots[NBATCH], nfree;
     int applyq[NBATCH], aq_head, aq_len;
@@ -225,7 +226,7 @@ static void *log_main(void *arg)
          * and make the next batch bigger. */
         pthread_mutex_lock(&s->amu);
         while (s->nfree == 0)
-            pthread_cond_wait(&s->acond, &s->amu);
+            pthread_cond_wait(&s->slot_cond, &s->amu);
         b = &s->batches[s->free_slots[--s->nfree]];
         pthread_mutex_unlock(&s->amu);
 
@@ -373,7 +374,7 @@ static void *apply_main(void *arg)
         apply_batch(s, b);
         pthread_mutex_lock(&s->amu);
         s->free_slots[s->nfree++] = (int)(b - s->batches);
-        pthread_cond_broadcast(&s->acond);
+        pthread_cond_signal(&s->slot_cond);
         pthread_mutex_unlock(&s->amu);
     }
     store_hub_shutdown(s->hub);
@@ -720,6 +721,7 @@ int store_open_ex(const struct store_config *cfg,
     s->nfree = NBATCH;
     pthread_mutex_init(&s->amu, NULL);
     pthread_cond_init(&s->acond, NULL);
+    pthread_cond_init(&s->slot_cond, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcond, NULL);
     pthread_cond_init(&s->idle, NULL);
@@ -781,6 +783,7 @@ err:
         buf_close(&s->batches[i].enc);
     pthread_mutex_destroy(&s->amu);
     pthread_cond_destroy(&s->acond);
+    pthread_cond_destroy(&s->slot_cond);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcond);
     pthread_cond_destroy(&s->idle);
@@ -830,6 +833,7 @@ void store_close(struct store *s)
         buf_close(&s->batches[i].enc);
     pthread_mutex_destroy(&s->amu);
     pthread_cond_destroy(&s->acond);
+    pthread_cond_destroy(&s->slot_cond);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcond);
     pthread_cond_destroy(&s->idle);
