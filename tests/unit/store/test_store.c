@@ -123,6 +123,29 @@ static void clear_events(struct store_event *evs, size_t n)
         store_event_clear(&evs[i]);
 }
 
+/* Copies `from` to `to`, dropping the last `chop` bytes (a torn write). */
+static void copy_file(const char *dir_from, const char *dir_to,
+                      const char *name, size_t chop)
+{
+    char from[256], to[256];
+    static char buf[1 << 20];
+    ssize_t n;
+    int in, out;
+
+    snprintf(from, sizeof from, "%s/%s", dir_from, name);
+    snprintf(to, sizeof to, "%s/%s", dir_to, name);
+    in = open(from, O_RDONLY);
+    if (in < 0)
+        return; /* no WAL at this moment */
+    n = read(in, buf, sizeof buf);
+    close(in);
+    assert_true(n >= 0 && (size_t)n > chop && n < (ssize_t)sizeof buf);
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(out >= 0);
+    assert_int_equal(write(out, buf, (size_t)n - chop), (ssize_t)n - chop);
+    close(out);
+}
+
 /* --- Success ----------------------------------------------------------- */
 
 static void create_then_get(void **state)
@@ -541,6 +564,66 @@ static void corrupt_log_tail_is_truncated(void **state)
     assert_value(f->s, "/t/2", "again");
 }
 
+static void torn_log_tail_is_dropped_and_replay_resumes(void **state)
+{
+    struct fixture *f = *state;
+    char early[128], late[128], key[32];
+    struct store_config cfg = f->cfg;
+    struct store_kv kv;
+    struct store *s2;
+    char err[512];
+
+    snprintf(early, sizeof early, "%s/early", f->dir);
+    snprintf(late, sizeof late, "%s/late", f->dir);
+    assert_int_equal(mkdir(early, 0700), 0);
+    assert_int_equal(mkdir(late, 0700), 0);
+    for (int i = 1; i <= 15; i++) {
+        snprintf(key, sizeof key, "/torn/%02d", i);
+        put(f->s, key, key);
+        if (i == 10) { /* the state database as of revision 10 */
+            copy_file(f->dir, early, "state.db", 0);
+            copy_file(f->dir, early, "state.db-wal", 0);
+        }
+    }
+    copy_file(f->dir, late, "state.db", 0);
+    copy_file(f->dir, late, "state.db-wal", 0);
+    /* the log with its last transaction (entry 15) torn: one write per
+     * transaction, so cutting into the last WAL frame drops entry 15 */
+    for (int d = 0; d < 2; d++) {
+        const char *to = d ? late : early;
+        copy_file(f->dir, to, "log.db", 0);
+        copy_file(f->dir, to, "log.db-wal", 100);
+    }
+
+    /* state behind the log: entries 11..14 replay, 15 is gone */
+    cfg.dir = early;
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_int_equal(store_revision(s2), 14);
+    assert_value(s2, "/torn/14", "/torn/14");
+    assert_int_equal(store_get(s2, "/torn/15", &kv, NULL), K1S_ENOTFOUND);
+    assert_int_equal(store_create(s2, "/torn/15", "again", 5, NULL), 0);
+    store_close(s2);
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_value(s2, "/torn/15", "again");
+    assert_int_equal(store_revision(s2), 15);
+    store_close(s2);
+    rm_dir(early);
+
+    /* state ahead of the log (it had applied entry 15): the state stands,
+     * the log restarts after it */
+    cfg.dir = late;
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_int_equal(store_revision(s2), 15);
+    assert_value(s2, "/torn/15", "/torn/15");
+    assert_int_equal(store_create(s2, "/torn/16", "x", 1, NULL), 0);
+    store_close(s2);
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_int_equal(store_revision(s2), 16);
+    assert_value(s2, "/torn/16", "x");
+    store_close(s2);
+    rm_dir(late);
+}
+
 static void *concurrent_writer(void *arg)
 {
     struct store *s = ((void **)arg)[0];
@@ -933,6 +1016,8 @@ int main(void)
             restart_replays_exactly_the_unapplied_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_log_tail_is_truncated, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            torn_log_tail_is_dropped_and_replay_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_lose_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(create_existing_is_eexist, setup,
