@@ -61,6 +61,9 @@
 
 #define WRITER_BATCH 4096
 #define NBATCH 2
+/* A batch stops growing past this many bytes of entries (one write may
+ * carry up to STORE_MAX_VALUE): the encoding buffer stays bounded. */
+#define BATCH_MAX_BYTES (16u * 1024 * 1024)
 #define LOG_KEEP 4096
 #define LOG_COMPACT_EVERY 4096
 #define REPLAY_BYTES (4u * 1024 * 1024)
@@ -219,6 +222,7 @@ static void *log_main(void *arg)
     pthread_setname_np(pthread_self(), "store-log");
     for (;;) {
         struct batch *b;
+        size_t bytes;
         int failed;
         int rv;
 
@@ -238,7 +242,10 @@ static void *log_main(void *arg)
             break;
         }
         b->n = 0;
-        while (s->qhead != NULL && b->n < WRITER_BATCH) {
+        bytes = 0;
+        while (s->qhead != NULL && b->n < WRITER_BATCH &&
+               (b->n == 0 || bytes < BATCH_MAX_BYTES)) {
+            bytes += store_cmd_size(&s->qhead->cmd);
             b->reqs[b->n++] = s->qhead;
             s->qhead = s->qhead->next;
         }

@@ -180,6 +180,29 @@ static void empty_value_round_trips(void **state)
     store_kv_clear(&kv);
 }
 
+static void large_value_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    size_t len = STORE_MAX_VALUE; /* the largest accepted */
+    char *big = malloc(len);
+    struct store_kv kv;
+
+    assert_non_null(big);
+    for (size_t i = 0; i < len; i++)
+        big[i] = (char)('a' + i % 26);
+    assert_int_equal(store_create(f->s, "/big", big, len, NULL), 0);
+    assert_int_equal(store_get(f->s, "/big", &kv, NULL), 0);
+    assert_int_equal(kv.value_len, len);
+    assert_memory_equal(kv.value, big, len);
+    store_kv_clear(&kv);
+    reopen(f);
+    assert_int_equal(store_get(f->s, "/big", &kv, NULL), 0);
+    assert_int_equal(kv.value_len, len);
+    assert_memory_equal(kv.value, big, len);
+    store_kv_clear(&kv);
+    free(big);
+}
+
 static void update_with_precondition(void **state)
 {
     struct fixture *f = *state;
@@ -995,6 +1018,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_then_get, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_value_round_trips, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(large_value_round_trips, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(update_with_precondition, setup,
                                         teardown),
