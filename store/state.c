@@ -125,7 +125,7 @@ static const char state_schema[] =
     "CREATE TABLE meta(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " applied INTEGER NOT NULL, rev INTEGER NOT NULL,"
     " compact INTEGER NOT NULL);"
-    "INSERT INTO meta VALUES (1, 0, 0, 1);"
+    "INSERT INTO meta VALUES (1, 0, 1, 1);"
     "CREATE TABLE kv(key BLOB PRIMARY KEY, value BLOB NOT NULL,"
     " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE hist(rev INTEGER PRIMARY KEY, key BLOB NOT NULL,"

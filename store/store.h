@@ -10,6 +10,9 @@
  *  - One global revision counter. Every successful write (create, update,
  *    delete) takes the next revision; an object's mod_rev is the revision of
  *    its last change, its create_rev the revision that created it.
+ *    A new store is at revision 1 (as etcd), so the first write is
+ *    revision 2 and no revision handed out is ever 0 — the value that
+ *    store_list and store_watch read as "now".
  *  - create fails with K1S_EEXIST if the key exists; update and delete fail
  *    with K1S_ENOTFOUND if it does not, and with K1S_ECONFLICT if a non-zero
  *    expected mod_rev does not match. These are decided by the state

@@ -154,18 +154,19 @@ static void create_then_get(void **state)
     struct store_kv kv;
     int64_t rev = 0, rrev = 0;
 
-    assert_int_equal(store_revision(f->s), 0);
+    /* a new store is at revision 1, as etcd */
+    assert_int_equal(store_revision(f->s), 1);
     assert_int_equal(store_create(f->s, "/a", "one", 3, &rev), 0);
-    assert_int_equal(rev, 1);
+    assert_int_equal(rev, 2);
     assert_int_equal(store_get(f->s, "/a", &kv, &rrev), 0);
     assert_string_equal(kv.key, "/a");
     assert_string_equal(kv.value, "one");
     assert_int_equal(kv.value_len, 3);
-    assert_int_equal(kv.create_rev, 1);
-    assert_int_equal(kv.mod_rev, 1);
-    assert_int_equal(rrev, 1);
+    assert_int_equal(kv.create_rev, 2);
+    assert_int_equal(kv.mod_rev, 2);
+    assert_int_equal(rrev, 2);
     store_kv_clear(&kv);
-    assert_int_equal(store_revision(f->s), 1);
+    assert_int_equal(store_revision(f->s), 2);
 }
 
 static void empty_value_round_trips(void **state)
@@ -211,9 +212,9 @@ static void update_with_precondition(void **state)
 
     put(f->s, "/other", "o");
     assert_int_equal(store_update(f->s, "/x", "v2", 2, r1, &r2), 0);
-    assert_int_equal(r2, 3);
+    assert_int_equal(r2, r1 + 2);
     assert_int_equal(store_update(f->s, "/x", "v3", 2, 0, &r3), 0);
-    assert_int_equal(r3, 4);
+    assert_int_equal(r3, r1 + 3);
     assert_int_equal(store_get(f->s, "/x", &kv, NULL), 0);
     assert_string_equal(kv.value, "v3");
     assert_int_equal(kv.create_rev, r1);
@@ -324,7 +325,7 @@ static void list_old_snapshot_while_writes_continue(void **state)
             snprintf(val, sizeof val, "orig-%zu", seen);
             assert_string_equal(l.items[i].key, key);
             assert_string_equal(l.items[i].value, val);
-            assert_int_equal(l.items[i].mod_rev, (int64_t)seen + 1);
+            assert_int_equal(l.items[i].mod_rev, (int64_t)seen + 2);
             seen++;
         }
         snprintf(after, sizeof after, "%s", l.items[l.n - 1].key);
@@ -390,14 +391,15 @@ static void watch_from_old_revision_catches_up_then_goes_live(void **state)
         put(f->s, key, key);
     }
     /* from revision 10: revisions 11..30 from history, then live */
-    assert_int_equal(store_watch(f->s, "/c/", 10, NULL, NULL, &w), 0);
+    /* keys /c/00.. took revisions 2.. */
+    assert_int_equal(store_watch(f->s, "/c/", 11, NULL, NULL, &w), 0);
     for (int i = 30; i < 40; i++) {
         snprintf(key, sizeof key, "/c/%02d", i);
         put(f->s, key, key);
     }
     take(w, ev, 30);
     for (int i = 0; i < 30; i++) {
-        assert_int_equal(ev[i].kv.mod_rev, 11 + i);
+        assert_int_equal(ev[i].kv.mod_rev, 12 + i);
         snprintf(key, sizeof key, "/c/%02d", 10 + i);
         assert_string_equal(ev[i].kv.key, key);
     }
@@ -460,13 +462,13 @@ static void restart_keeps_everything(void **state)
     assert_int_equal(store_update(f->s, "/r/a", "3", 1, 0, NULL), 0);
     assert_int_equal(store_delete(f->s, "/r/b", r, NULL, NULL), 0);
     reopen(f);
-    assert_int_equal(store_revision(f->s), 4);
+    assert_int_equal(store_revision(f->s), 5);
     assert_value(f->s, "/r/a", "3");
     assert_int_equal(store_get(f->s, "/r/b", &kv, NULL), K1S_ENOTFOUND);
     assert_int_equal(store_get(f->s, "/r/a", &kv, NULL), 0);
-    assert_int_equal(kv.mod_rev, 3);
+    assert_int_equal(kv.mod_rev, 4);
     store_kv_clear(&kv);
-    assert_int_equal(put(f->s, "/r/c", "5"), 5);
+    assert_int_equal(put(f->s, "/r/c", "5"), 6);
 }
 
 /* Appends write commands straight to the log, as if the process died
@@ -526,16 +528,16 @@ static void restart_replays_exactly_the_unapplied_entries(void **state)
     assert_int_equal(open_store(f), 0);
     /* update + create applied once each; the duplicate create failed at
      * apply time and took no revision */
-    assert_int_equal(store_revision(f->s), 3);
+    assert_int_equal(store_revision(f->s), 4);
     assert_int_equal(store_get(f->s, "/u/a", &kv, NULL), 0);
     assert_string_equal(kv.value, "two");
-    assert_int_equal(kv.mod_rev, 2);
+    assert_int_equal(kv.mod_rev, 3);
     store_kv_clear(&kv);
     assert_value(f->s, "/u/b", "new");
     /* and nothing is replayed twice */
     reopen(f);
-    assert_int_equal(store_revision(f->s), 3);
-    assert_int_equal(put(f->s, "/u/c", "x"), 4);
+    assert_int_equal(store_revision(f->s), 4);
+    assert_int_equal(put(f->s, "/u/c", "x"), 5);
 }
 
 static void corrupt_log_tail_is_truncated(void **state)
@@ -580,9 +582,9 @@ static void corrupt_log_tail_is_truncated(void **state)
     assert_value(f->s, "/t/1", "a");
     assert_int_equal(store_get(f->s, "/t/2", &kv, NULL), K1S_ENOTFOUND);
     assert_int_equal(store_get(f->s, "/t/3", &kv, NULL), K1S_ENOTFOUND);
-    assert_int_equal(store_revision(f->s), 2);
+    assert_int_equal(store_revision(f->s), 3);
     /* the log goes on from the last good entry */
-    assert_int_equal(put(f->s, "/t/2", "again"), 3);
+    assert_int_equal(put(f->s, "/t/2", "again"), 4);
     reopen(f);
     assert_value(f->s, "/t/2", "again");
 }
@@ -621,14 +623,14 @@ static void torn_log_tail_is_dropped_and_replay_resumes(void **state)
     /* state behind the log: entries 11..14 replay, 15 is gone */
     cfg.dir = early;
     assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
-    assert_int_equal(store_revision(s2), 14);
+    assert_int_equal(store_revision(s2), 15);
     assert_value(s2, "/torn/14", "/torn/14");
     assert_int_equal(store_get(s2, "/torn/15", &kv, NULL), K1S_ENOTFOUND);
     assert_int_equal(store_create(s2, "/torn/15", "again", 5, NULL), 0);
     store_close(s2);
     assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
     assert_value(s2, "/torn/15", "again");
-    assert_int_equal(store_revision(s2), 15);
+    assert_int_equal(store_revision(s2), 16);
     store_close(s2);
     rm_dir(early);
 
@@ -636,12 +638,12 @@ static void torn_log_tail_is_dropped_and_replay_resumes(void **state)
      * the log restarts after it */
     cfg.dir = late;
     assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
-    assert_int_equal(store_revision(s2), 15);
+    assert_int_equal(store_revision(s2), 16);
     assert_value(s2, "/torn/15", "/torn/15");
     assert_int_equal(store_create(s2, "/torn/16", "x", 1, NULL), 0);
     store_close(s2);
     assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
-    assert_int_equal(store_revision(s2), 16);
+    assert_int_equal(store_revision(s2), 17);
     assert_value(s2, "/torn/16", "x");
     store_close(s2);
     rm_dir(late);
@@ -713,7 +715,7 @@ static void create_existing_is_eexist(void **state)
     put(f->s, "/e", "1");
     assert_int_equal(store_create(f->s, "/e", "2", 1, &rev), K1S_EEXIST);
     assert_int_equal(rev, -1);
-    assert_int_equal(store_revision(f->s), 1);
+    assert_int_equal(store_revision(f->s), 2);
     assert_value(f->s, "/e", "1");
 }
 
@@ -726,7 +728,7 @@ static void missing_key_is_enotfound(void **state)
     assert_int_equal(store_update(f->s, "/none", "x", 1, 0, NULL),
                      K1S_ENOTFOUND);
     assert_int_equal(store_delete(f->s, "/none", 0, NULL, NULL), K1S_ENOTFOUND);
-    assert_int_equal(store_revision(f->s), 0);
+    assert_int_equal(store_revision(f->s), 1);
 }
 
 static void stale_precondition_is_econflict(void **state)
@@ -739,7 +741,7 @@ static void stale_precondition_is_econflict(void **state)
                      K1S_ECONFLICT);
     assert_int_equal(store_delete(f->s, "/cas", r1, NULL, NULL), K1S_ECONFLICT);
     assert_value(f->s, "/cas", "2");
-    assert_int_equal(store_revision(f->s), 2);
+    assert_int_equal(store_revision(f->s), 3);
 }
 
 static void bad_arguments_are_refused(void **state)
@@ -757,7 +759,7 @@ static void bad_arguments_are_refused(void **state)
     assert_int_equal(store_create(f->s, "/big", big, STORE_MAX_VALUE + 1, NULL),
                      K1S_ETOOLARGE);
     assert_int_equal(store_list(f->s, "", NULL, 0, 5, &l), K1S_EINVAL);
-    assert_int_equal(store_revision(f->s), 0);
+    assert_int_equal(store_revision(f->s), 1);
     free(big);
     free(longkey);
 }
@@ -903,10 +905,10 @@ static void full_log_disk_fails_writes_cleanly(void **state)
     assert_int_equal(rv, K1S_ENOSPACE);
     assert_true(acked > 0);
     /* reads still work, nothing half-applied */
-    assert_int_equal(store_revision(f->s), acked);
+    assert_int_equal(store_revision(f->s), acked + 1);
     assert_value(f->s, "/full/0000", val);
     reopen(f);
-    assert_int_equal(store_revision(f->s), acked);
+    assert_int_equal(store_revision(f->s), acked + 1);
     snprintf(key, sizeof key, "/full/%04d", i);
     {
         struct store_kv kv;
@@ -938,11 +940,11 @@ static void full_state_disk_refuses_writes_until_reopen(void **state)
     assert_int_equal(rv, K1S_ENOSPACE);
     assert_int_equal(store_create(f->s, "/sf/later", "x", 1, NULL),
                      K1S_ENOSPACE);
-    assert_int_equal(store_revision(f->s), acked);
+    assert_int_equal(store_revision(f->s), acked + 1);
     /* reopened with room, the logged write is replayed: an error meant
      * "outcome unknown", and every acknowledged write is there */
     reopen(f);
-    assert_int_equal(store_revision(f->s), acked + 1);
+    assert_int_equal(store_revision(f->s), acked + 2);
     assert_value(f->s, "/sf/0000", val);
     assert_value(f->s, key, val);
 }
@@ -997,7 +999,7 @@ static void close_fails_pending_and_later_calls(void **state)
         assert_int_equal(st[i].last_rv, K1S_ESHUTDOWN);
         total += st[i].ok;
     }
-    assert_int_equal(store_revision(f->s), 2 + total);
+    assert_int_equal(store_revision(f->s), 3 + total);
     assert_int_equal(store_create(f->s, "/late", "x", 1, NULL), K1S_ESHUTDOWN);
     assert_int_equal(store_get(f->s, "/q/1", &kv, NULL), K1S_ESHUTDOWN);
     assert_int_equal(store_list(f->s, "", NULL, 0, 0, &l), K1S_ESHUTDOWN);
