@@ -705,6 +705,60 @@ static void concurrent_writers_lose_nothing(void **state)
     assert_int_equal(store_revision(f->s), r0 + NT * 100 * 2);
 }
 
+/* A callback may poll its watcher (the contract) and even cancel it. */
+struct in_cb {
+    pthread_mutex_t mu;
+    int polled;
+    bool cancel;
+    bool cancelled;
+};
+
+static void polling_cb(struct store_watch *w, void *arg)
+{
+    struct in_cb *c = arg;
+    struct store_event ev[8];
+    int n;
+
+    while ((n = store_watch_poll(w, ev, 8)) > 0) {
+        pthread_mutex_lock(&c->mu);
+        c->polled += n;
+        pthread_mutex_unlock(&c->mu);
+        clear_events(ev, (size_t)n);
+    }
+    pthread_mutex_lock(&c->mu);
+    if (c->cancel && !c->cancelled) {
+        c->cancelled = true;
+        pthread_mutex_unlock(&c->mu);
+        store_watch_cancel(w);
+        return;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void callback_may_poll_and_cancel(void **state)
+{
+    struct fixture *f = *state;
+    struct in_cb c1 = {PTHREAD_MUTEX_INITIALIZER, 0, false, false};
+    struct in_cb c2 = {PTHREAD_MUTEX_INITIALIZER, 0, true, false};
+    struct store_watch *w1, *w2;
+
+    put(f->s, "/cb/0", "x");
+    /* w1 catches up on revision 2 from history, inside its callback */
+    assert_int_equal(store_watch(f->s, "/cb/", 1, polling_cb, &c1, &w1), 0);
+    assert_int_equal(store_watch(f->s, "/cb/", 0, polling_cb, &c2, &w2), 0);
+    put(f->s, "/cb/1", "x");
+    put(f->s, "/cb/2", "x");
+    /* the callbacks ran before the writes were acknowledged */
+    pthread_mutex_lock(&c1.mu);
+    assert_int_equal(c1.polled, 3);
+    pthread_mutex_unlock(&c1.mu);
+    pthread_mutex_lock(&c2.mu);
+    assert_true(c2.cancelled);
+    assert_int_equal(c2.polled, 1); /* cancelled after the first */
+    pthread_mutex_unlock(&c2.mu);
+    store_watch_cancel(w1);
+}
+
 /* --- Failure ----------------------------------------------------------- */
 
 static void create_existing_is_eexist(void **state)
@@ -1036,6 +1090,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             watch_from_old_revision_catches_up_then_goes_live, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_notify_callback_runs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(callback_may_poll_and_cancel, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_everything, setup,
                                         teardown),
