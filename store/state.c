@@ -76,6 +76,15 @@ struct store_state {
 
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cond;
+
+    /* The checkpointer: copies the WAL into the database file on its own
+     * thread and connection, so the apply thread does not. */
+    sqlite3 *cdb;
+    int ckpt_pages;
+    pthread_t ckpt_thread;
+    bool ckpt_started, ckpt_want, ckpt_stop;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cond;
     struct rconn *pool;
     int nconn;
 };
@@ -263,6 +272,91 @@ static int state_load_meta(struct store_state *st)
     return 0;
 }
 
+/* --- checkpoints ------------------------------------------------------ */
+
+/* The checkpointer starts once the WAL holds this many pages; it runs
+ * PASSIVE checkpoints (never waiting for readers or the writer). Past
+ * ten times that (it fell behind, or readers kept the WAL from being
+ * reset) the apply thread checkpoints inline with RESTART, which waits for
+ * readers so that the WAL starts over: the file stays bounded. 10,000
+ * pages between checkpoints let a hot kv page be copied once rather than
+ * once per write. */
+#define CKPT_PAGES 10000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
+{
+    struct store_state *st = arg;
+
+    if (npages >= st->ckpt_pages * 10) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL,
+                                  NULL);
+    } else if (npages >= st->ckpt_pages) {
+        pthread_mutex_lock(&st->ckpt_mu);
+        if (!st->ckpt_want) {
+            st->ckpt_want = true;
+            pthread_cond_signal(&st->ckpt_cond);
+        }
+        pthread_mutex_unlock(&st->ckpt_mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+    struct store_state *st = arg;
+
+    pthread_setname_np(pthread_self(), "store-ckpt");
+    for (;;) {
+        pthread_mutex_lock(&st->ckpt_mu);
+        while (!st->ckpt_want && !st->ckpt_stop)
+            pthread_cond_wait(&st->ckpt_cond, &st->ckpt_mu);
+        if (st->ckpt_stop) {
+            pthread_mutex_unlock(&st->ckpt_mu);
+            break;
+        }
+        st->ckpt_want = false;
+        pthread_mutex_unlock(&st->ckpt_mu);
+        /* Errors (busy, I/O) leave the WAL as it is; the next commit asks
+         * again, and the hard limit above still holds. */
+        sqlite3_wal_checkpoint_v2(st->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  NULL, NULL);
+    }
+    return NULL;
+}
+
+static int ckpt_start(struct store_state *st)
+{
+    int rc = sqlite3_open_v2(st->path, &st->cdb,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rv;
+
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(rc);
+    rv = exec(st->cdb, "PRAGMA synchronous = NORMAL");
+    if (rv != 0)
+        return rv;
+    if (pthread_create(&st->ckpt_thread, NULL, ckpt_main, st) != 0)
+        return K1S_EINTERNAL;
+    st->ckpt_started = true;
+    sqlite3_wal_hook(st->db, wal_hook, st);
+    return 0;
+}
+
+static void ckpt_stop(struct store_state *st)
+{
+    if (st->ckpt_started) {
+        pthread_mutex_lock(&st->ckpt_mu);
+        st->ckpt_stop = true;
+        pthread_cond_signal(&st->ckpt_cond);
+        pthread_mutex_unlock(&st->ckpt_mu);
+        pthread_join(st->ckpt_thread, NULL);
+        st->ckpt_started = false;
+    }
+    if (st->cdb != NULL)
+        sqlite3_close(st->cdb);
+    st->cdb = NULL;
+}
+
 int store_state_open(const struct store_state_config *cfg,
                      struct store_state **ret, char *errbuf, size_t errlen)
 {
@@ -285,9 +379,12 @@ int store_state_open(const struct store_state_config *cfg,
         st->chunk = 1;
     if (st->chunk > 1024)
         st->chunk = 1024;
+    st->ckpt_pages = cfg->ckpt_pages > 0 ? (int)cfg->ckpt_pages : CKPT_PAGES;
     buf_init(&st->old);
     pthread_mutex_init(&st->pool_mu, NULL);
     pthread_cond_init(&st->pool_cond, NULL);
+    pthread_mutex_init(&st->ckpt_mu, NULL);
+    pthread_cond_init(&st->ckpt_cond, NULL);
 
     rc = sqlite3_open_v2(
         cfg->path, &st->db,
@@ -309,8 +406,9 @@ int store_state_open(const struct store_state_config *cfg,
         rv = exec(st->db, "PRAGMA synchronous = NORMAL");
     if (rv == 0)
         rv = exec(st->db, "PRAGMA cache_size = -32768");
+    /* Checkpoints run on the checkpointer thread (wal_hook below). */
     if (rv == 0)
-        rv = exec(st->db, "PRAGMA wal_autocheckpoint = 10000");
+        rv = exec(st->db, "PRAGMA wal_autocheckpoint = 0");
     if (rv == 0 && cfg->max_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", cfg->max_pages);
         rv = exec(st->db, sql);
@@ -325,6 +423,11 @@ int store_state_open(const struct store_state_config *cfg,
     if (rv != 0) {
         state_err(st, errbuf, errlen, "not a valid k1s state database");
         rv = K1S_ECORRUPT;
+        goto err;
+    }
+    rv = ckpt_start(st);
+    if (rv != 0) {
+        state_err(st, errbuf, errlen, "cannot start the checkpointer");
         goto err;
     }
     *ret = st;
@@ -357,6 +460,7 @@ void store_state_close(struct store_state *st)
         &st->upd_kv, &st->del_kv, &st->ins_hist, &st->del_hist, &st->upd_meta,
     };
 
+    ckpt_stop(st);
     while (st->pool != NULL) {
         struct rconn *c = st->pool;
         st->pool = c->next;
@@ -369,6 +473,8 @@ void store_state_close(struct store_state *st)
     buf_close(&st->old);
     pthread_mutex_destroy(&st->pool_mu);
     pthread_cond_destroy(&st->pool_cond);
+    pthread_mutex_destroy(&st->ckpt_mu);
+    pthread_cond_destroy(&st->ckpt_cond);
     free(st->path);
     free(st);
 }

@@ -749,6 +749,7 @@ int store_open_ex(const struct store_config *cfg,
     scfg.path = state_path;
     scfg.history_revisions = cfg->history_revisions;
     scfg.max_pages = tcfg != NULL ? tcfg->state_max_pages : 0;
+    scfg.ckpt_pages = tcfg != NULL ? tcfg->state_ckpt_pages : 0;
     rv = store_state_open(&scfg, &s->state, errbuf, errlen);
     if (rv != 0)
         goto err;

@@ -110,6 +110,8 @@ struct store_state_config {
     /* Test knob: SQLite max_page_count of the state database (0 = none),
      * to simulate a full disk. */
     uint32_t max_pages;
+    /* WAL pages that start a background checkpoint (0 = the default). */
+    uint32_t ckpt_pages;
 };
 
 /* Opens/creates the state database; K1S_ECORRUPT names the file. */
@@ -194,8 +196,9 @@ bool store_on_apply_thread(struct store *s);
 
 /* Test and benchmark knobs (store_open_ex). */
 struct store_test_config {
-    uint32_t log_max_pages;   /* SQLite max_page_count of the log db */
-    uint32_t state_max_pages; /* ... of the state db */
+    uint32_t log_max_pages;    /* SQLite max_page_count of the log db */
+    uint32_t state_max_pages;  /* ... of the state db */
+    uint32_t state_ckpt_pages; /* WAL pages before a checkpoint (0: 10000) */
 };
 
 int store_open_ex(const struct store_config *cfg,

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -759,6 +761,72 @@ static void callback_may_poll_and_cancel(void **state)
     store_watch_cancel(w1);
 }
 
+struct reader {
+    struct store *s;
+    atomic_bool stop;
+    int errors;
+};
+
+static void *list_reader(void *arg)
+{
+    struct reader *r = arg;
+    while (!atomic_load(&r->stop)) {
+        struct store_list l;
+        int64_t rev;
+        if (store_list(r->s, "/ck/", NULL, 0, 0, &l) != 0) {
+            r->errors++;
+            continue;
+        }
+        rev = l.rev;
+        /* every item is at or below the snapshot's revision */
+        for (size_t i = 0; i < l.n; i++)
+            if (l.items[i].mod_rev > rev)
+                r->errors++;
+        store_list_free(&l);
+    }
+    return NULL;
+}
+
+/* The state database's WAL is copied back by the checkpointer thread
+ * while writes and reads go on; it stays bounded. */
+static void background_checkpoints_keep_the_wal_bounded(void **state)
+{
+    struct fixture *f = *state;
+    struct store_test_config t = {.state_ckpt_pages = 20};
+    struct reader r = {.errors = 0};
+    char err[512], key[32], val[1024], path[256];
+    struct stat sb;
+    pthread_t th;
+
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open_ex(&f->cfg, &t, &f->s, err, sizeof err), 0);
+    r.s = f->s;
+    atomic_init(&r.stop, false);
+    assert_int_equal(pthread_create(&th, NULL, list_reader, &r), 0);
+    memset(val, 'c', sizeof val - 1);
+    val[sizeof val - 1] = '\0';
+    for (int i = 0; i < 600; i++) {
+        snprintf(key, sizeof key, "/ck/%03d", i % 50);
+        if (i < 50)
+            put(f->s, key, val);
+        else
+            assert_int_equal(store_update(f->s, key, val, strlen(val), 0, NULL),
+                             0);
+    }
+    atomic_store(&r.stop, true);
+    pthread_join(th, NULL);
+    assert_int_equal(r.errors, 0);
+    /* 600 writes of 1 KiB values and their history wrote well over 200
+     * pages; the hard limit (10 x 20 pages) and the checkpointer keep the
+     * WAL from holding them all */
+    snprintf(path, sizeof path, "%s/state.db-wal", f->dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(sb.st_size < 400 * 4096);
+    reopen(f);
+    assert_int_equal(store_revision(f->s), 601);
+}
+
 /* --- Failure ----------------------------------------------------------- */
 
 static void create_existing_is_eexist(void **state)
@@ -1093,6 +1161,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(callback_may_poll_and_cancel, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            background_checkpoints_keep_the_wal_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_everything, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
