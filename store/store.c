@@ -136,11 +136,6 @@ struct store_hub *store_get_hub(struct store *s)
     return s->hub;
 }
 
-bool store_on_apply_thread(struct store *s)
-{
-    return s->apply_started && pthread_equal(pthread_self(), s->apply_thread);
-}
-
 void store_request_kick(struct store *s)
 {
     pthread_mutex_lock(&s->amu);

@@ -9,13 +9,15 @@
  *   codec.c   encoding of a write command into a log entry's data
  *   state.c   the state machine: the state database, apply, reads
  *   watch.c   watchers: the hub, queues, catch-up from history
- *   store.c   store.h: open/close, the writer (group commit) thread
+ *   store.c   store.h: open/close, the write pipeline (store-log: group
+ *             commit; store-apply: apply, publish, wake)
  *
- * Threads: struct store_state's write side (apply) belongs to the store's
- * writer thread; its read side (get, list, history reads) may be called
- * from any thread (a pool of read connections). The watch hub is guarded by
- * its own mutex. Lock order where two are held: store->qmu is never held
- * while taking hub->mu or the state's pool mutex, and vice versa.
+ * Threads: struct store_state's write side (apply) belongs to the
+ * store-apply thread, its checkpoints to store-ckpt; its read side (get, list,
+ * history reads) may be called from any thread (a pool of read connections).
+ * The watch hub is guarded by its own mutex. Lock order where two are held:
+ * store->qmu is never held while taking hub->mu or the state's pool mutex, and
+ * vice versa.
  */
 #ifndef K1S_STORE_STORE_INT_H
 #define K1S_STORE_STORE_INT_H
@@ -188,11 +190,10 @@ void store_hub_shutdown(struct store_hub *h);
 
 /* --- store.c ----------------------------------------------------------- */
 
-/* Asks the writer thread to run store_hub_kick. */
+/* Asks the apply thread to run store_hub_kick. */
 void store_request_kick(struct store *s);
 struct store_state *store_get_state(struct store *s);
 struct store_hub *store_get_hub(struct store *s);
-bool store_on_apply_thread(struct store *s);
 
 /* Test and benchmark knobs (store_open_ex). */
 struct store_test_config {
