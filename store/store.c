@@ -36,8 +36,10 @@
  * snapshot. If the state is behind the log's first entry, entries are
  * missing: K1S_ECORRUPT.
  *
- * The log keeps about LOG_KEEP applied entries; beyond that the writer
- * compacts a prefix, after making the state database durable.
+ * The log keeps at least LOG_KEEP applied entries; once LOG_COMPACT_EVERY
+ * more have accumulated, the log thread fsyncs the state database (whose
+ * commits are not synced) and compacts that prefix away. Rarely, because
+ * that fsync may have many megabytes to write.
  *
  * Shutdown: store_close sets `stopping`; queued and later writes fail with
  * K1S_ESHUTDOWN, reads in progress finish, batches already appended are
@@ -65,7 +67,7 @@
  * carry up to STORE_MAX_VALUE): the encoding buffer stays bounded. */
 #define BATCH_MAX_BYTES (16u * 1024 * 1024)
 #define LOG_KEEP 4096
-#define LOG_COMPACT_EVERY 4096
+#define LOG_COMPACT_EVERY 65536
 #define REPLAY_BYTES (4u * 1024 * 1024)
 
 struct store_req {
@@ -115,6 +117,7 @@ struct store {
 
     /* log thread only */
     uint64_t next_index;
+    uint64_t log_keep, log_compact_every;
     /* apply thread only */
     struct store_apply_result res[WRITER_BATCH];
     struct store_sevent *evs[WRITER_BATCH];
@@ -160,10 +163,11 @@ static void maybe_compact_log(struct store *s)
     uint64_t term;
     int rv;
 
-    if (applied < first || applied - first + 1 < LOG_KEEP + LOG_COMPACT_EVERY)
+    if (applied < first ||
+        applied - first + 1 < s->log_keep + s->log_compact_every)
         return;
     memset(&meta, 0, sizeof meta);
-    meta.index = applied - LOG_KEEP;
+    meta.index = applied - s->log_keep;
     rv = store_log_term(s->log, meta.index, &term);
     if (rv == 0)
         rv = store_state_sync(s->state);
@@ -752,6 +756,10 @@ int store_open_ex(const struct store_config *cfg,
     if (rv != 0)
         goto err;
     s->next_index = store_log_last_index(s->log) + 1;
+    s->log_keep = tcfg && tcfg->log_keep ? tcfg->log_keep : LOG_KEEP;
+    s->log_compact_every = tcfg && tcfg->log_compact_every
+                               ? tcfg->log_compact_every
+                               : LOG_COMPACT_EVERY;
     rv = store_hub_create(s, cfg->watch_queue_max, &s->hub);
     if (rv != 0)
         goto err;

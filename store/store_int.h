@@ -197,9 +197,11 @@ struct store_hub *store_get_hub(struct store *s);
 
 /* Test and benchmark knobs (store_open_ex). */
 struct store_test_config {
-    uint32_t log_max_pages;    /* SQLite max_page_count of the log db */
-    uint32_t state_max_pages;  /* ... of the state db */
-    uint32_t state_ckpt_pages; /* WAL pages before a checkpoint (0: 10000) */
+    uint32_t log_max_pages;     /* SQLite max_page_count of the log db */
+    uint32_t state_max_pages;   /* ... of the state db */
+    uint32_t state_ckpt_pages;  /* WAL pages before a checkpoint (0: 10000) */
+    uint64_t log_keep;          /* applied entries the log keeps (0: 4096) */
+    uint64_t log_compact_every; /* compact once this many more (0: 65536) */
 };
 
 int store_open_ex(const struct store_config *cfg,

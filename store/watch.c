@@ -309,8 +309,8 @@ static void run_cbs(struct store_hub *h)
     if (n == 0)
         return;
     h->ncbs = 0;
-    /* The array may grow while unlocked (a nested collect is impossible:
-     * only the apply thread collects), so the pointers are stable. */
+    /* Only the apply thread collects, so the array does not change while
+     * the lock is dropped. */
     pthread_mutex_unlock(&h->mu);
     tl_cb_hub = h;
     for (size_t i = 0; i < n; i++) {

@@ -18,7 +18,9 @@
  * 0, over a pipe (records are < PIPE_BUF, so each write(2) is atomic). The
  * parent kills it after a random delay (0..MAX_DELAY_MS; this also lands in
  * store_open's replay), reopens the store, reads every change since the
- * round began through a watch (catch-up from history), and checks.
+ * round began through a watch (catch-up from history), and checks. In odd
+ * rounds the child runs with small log-compaction and checkpoint
+ * thresholds, so the kills also land in those.
  *
  *   K1S_CRASH_ROUNDS=N (default 30)   K1S_CRASH_SEED=S (default: time)
  *
@@ -42,7 +44,9 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "store/log.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define WRITERS 4
 #define KEYS 8
@@ -160,6 +164,14 @@ static void *child_writer(void *arg)
     return NULL;
 }
 
+/* Small thresholds, so that log compaction and state checkpoints happen
+ * many times per round, and the kill lands in them too. */
+static const struct store_test_config crash_knobs = {
+    .state_ckpt_pages = 64,
+    .log_keep = 100,
+    .log_compact_every = 300,
+};
+
 static void child_main(const char *dir, int fd, uint32_t round)
 {
     struct store_config cfg = {.dir = dir, .history_revisions = HISTORY};
@@ -169,7 +181,10 @@ static void child_main(const char *dir, int fd, uint32_t round)
     struct store *s;
 
     log_set_level(LOG_LEVEL_ERROR);
-    if (store_open(&cfg, &s, err, sizeof err) != 0) {
+    /* odd rounds with the small thresholds, even rounds with the
+     * defaults (bigger batches, more writes per round) */
+    if (store_open_ex(&cfg, round % 2 ? &crash_knobs : NULL, &s, err,
+                      sizeof err) != 0) {
         fprintf(stderr, "child: %s\n", err);
         _exit(2);
     }
@@ -433,6 +448,21 @@ out:
     return rv;
 }
 
+/* The log's first index: shows that compaction ran (and was survived). */
+static uint64_t log_first(const char *dir)
+{
+    char path[512], err[256];
+    struct store_log *log;
+    uint64_t first;
+
+    snprintf(path, sizeof path, "%s/log.db", dir);
+    if (store_log_open(path, &log, err, sizeof err) != 0)
+        return 0;
+    first = store_log_first_index(log);
+    store_log_close(log);
+    return first;
+}
+
 int main(void)
 {
     const char *e;
@@ -492,8 +522,9 @@ int main(void)
         }
         total_acks += acks;
         printf("round %d: killed after %d ms, %zu acknowledged, revision "
-               "%lld\n",
-               round, delay, acks, (long long)rev);
+               "%lld, log from index %llu\n",
+               round, delay, acks, (long long)rev,
+               (unsigned long long)log_first(dir));
         fflush(stdout);
         free(rs.v);
     }
