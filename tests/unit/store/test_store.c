@@ -410,6 +410,91 @@ static void watch_from_old_revision_catches_up_then_goes_live(void **state)
     store_watch_cancel(w);
 }
 
+/* Lists "prefix" at `rev` and compares "key=value@mod_rev/create_rev". */
+static void assert_list_at(struct store *s, int64_t rev, const char *want)
+{
+    struct store_list l;
+    char got[512] = "";
+    size_t off = 0;
+
+    assert_int_equal(store_list(s, "/m/", NULL, 0, rev, &l), 0);
+    assert_int_equal(l.rev, rev);
+    for (size_t i = 0; i < l.n; i++)
+        off += (size_t)snprintf(
+            got + off, sizeof got - off, "%s%s=%s@%lld/%lld", i ? " " : "",
+            l.items[i].key, l.items[i].value, (long long)l.items[i].mod_rev,
+            (long long)l.items[i].create_rev);
+    store_list_free(&l);
+    assert_string_equal(got, want);
+}
+
+static void list_at_each_old_revision_sees_that_state(void **state)
+{
+    struct fixture *f = *state;
+    struct store_list l;
+
+    put(f->s, "/m/a", "a1");                                           /* 2 */
+    put(f->s, "/m/b", "b1");                                           /* 3 */
+    assert_int_equal(store_update(f->s, "/m/a", "a2", 2, 0, NULL), 0); /* 4 */
+    assert_int_equal(store_delete(f->s, "/m/b", 0, NULL, NULL), 0);    /* 5 */
+    put(f->s, "/m/c", "c1");                                           /* 6 */
+    assert_int_equal(store_update(f->s, "/m/a", "a3", 2, 0, NULL), 0); /* 7 */
+    assert_int_equal(store_delete(f->s, "/m/a", 0, NULL, NULL), 0);    /* 8 */
+    put(f->s, "/m/a", "a4");                                           /* 9 */
+    put(f->s, "/m/b", "b2");                                           /* 10 */
+    put(f->s, "/n/x", "not listed");                                   /* 11 */
+
+    assert_list_at(f->s, 1, "");
+    assert_list_at(f->s, 2, "/m/a=a1@2/2");
+    assert_list_at(f->s, 4, "/m/a=a2@4/2 /m/b=b1@3/3");
+    assert_list_at(f->s, 5, "/m/a=a2@4/2");
+    assert_list_at(f->s, 7, "/m/a=a3@7/2 /m/c=c1@6/6");
+    assert_list_at(f->s, 8, "/m/c=c1@6/6");
+    assert_list_at(f->s, 9, "/m/a=a4@9/9 /m/c=c1@6/6");
+    assert_list_at(f->s, 11, "/m/a=a4@9/9 /m/b=b2@10/10 /m/c=c1@6/6");
+    /* paging one by one through revision 4 */
+    assert_int_equal(store_list(f->s, "/m/", NULL, 1, 4, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.items[0].key, "/m/a");
+    assert_true(l.more);
+    store_list_free(&l);
+    assert_int_equal(store_list(f->s, "/m/", "/m/a", 1, 4, &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.items[0].value, "b1");
+    assert_false(l.more);
+    store_list_free(&l);
+    /* start_after outside the prefix: before it is the beginning, after
+     * it is the end */
+    assert_int_equal(store_list(f->s, "/m/", "/a", 0, 0, &l), 0);
+    assert_int_equal(l.n, 3);
+    store_list_free(&l);
+    assert_int_equal(store_list(f->s, "/m/", "/z", 0, 0, &l), 0);
+    assert_int_equal(l.n, 0);
+    store_list_free(&l);
+}
+
+static void watch_catch_up_filters_by_prefix(void **state)
+{
+    struct fixture *f = *state;
+    struct store_watch *w;
+    struct store_event ev[8];
+
+    put(f->s, "/f/1", "x"); /* 2 */
+    put(f->s, "/g/1", "x"); /* 3: other prefix */
+    put(f->s, "/f", "x");   /* 4: shorter than the prefix */
+    put(f->s, "/f/2", "x"); /* 5 */
+    assert_int_equal(store_watch(f->s, "/f/", 1, NULL, NULL, &w), 0);
+    put(f->s, "/g/2", "x"); /* 6 */
+    put(f->s, "/f/3", "x"); /* 7 */
+    take(w, ev, 3);
+    assert_int_equal(ev[0].kv.mod_rev, 2);
+    assert_int_equal(ev[1].kv.mod_rev, 5);
+    assert_int_equal(ev[2].kv.mod_rev, 7);
+    clear_events(ev, 3);
+    assert_int_equal(store_watch_poll(w, ev, 8), 0);
+    store_watch_cancel(w);
+}
+
 struct notified {
     pthread_mutex_t mu;
     int calls;
@@ -1157,6 +1242,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             watch_from_old_revision_catches_up_then_goes_live, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            list_at_each_old_revision_sees_that_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(watch_catch_up_filters_by_prefix, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(watch_notify_callback_runs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(callback_may_poll_and_cancel, setup,
