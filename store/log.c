@@ -147,6 +147,13 @@ static int log_init_schema(struct store_log *log, char *errbuf, size_t errlen)
     rv = query_int(log->db, "PRAGMA application_id", &app_id);
     if (rv == 0)
         rv = query_int(log->db, "SELECT count(*) FROM sqlite_master", &ntables);
+    if (rv == K1S_EBUSY) {
+        log_errmsg(log, errbuf, errlen,
+                   "in use by another process (is another k1s server "
+                   "running on this data directory?)",
+                   0);
+        return rv;
+    }
     if (rv != 0) {
         log_errmsg(log, errbuf, errlen, "not a readable SQLite database", 0);
         return rv == K1S_EIO ? K1S_ECORRUPT : rv;
@@ -319,7 +326,9 @@ int store_log_open(const char *path, struct store_log **ret_log, char *errbuf,
         rv = store_sqlite_err(rc);
         goto err_after_db;
     }
-    sqlite3_busy_timeout(log->db, 5000);
+    /* Only another process holding the log (locking_mode=EXCLUSIVE) makes
+     * it busy: wait a little, then say so. */
+    sqlite3_busy_timeout(log->db, 1000);
     sqlite3_extended_result_codes(log->db, 0);
     rv = log_init_schema(log, errbuf, errlen);
     if (rv != 0)

@@ -1069,6 +1069,19 @@ static void corrupt_state_database_names_the_file(void **state)
     assert_non_null(strstr(err, "not a k1s state database"));
 }
 
+static void second_open_of_a_directory_is_ebusy(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s2;
+    char err[512];
+
+    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err), K1S_EBUSY);
+    assert_non_null(strstr(err, f->dir));
+    assert_non_null(strstr(err, "in use"));
+    /* the first one is unharmed */
+    put(f->s, "/still", "here");
+}
+
 static void corrupt_log_database_names_the_file(void **state)
 {
     struct fixture *f = *state;
@@ -1275,6 +1288,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(slow_watcher_is_cut_off, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(corrupt_state_database_names_the_file,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(second_open_of_a_directory_is_ebusy,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_log_database_names_the_file,
                                         setup, teardown),
