@@ -1008,7 +1008,17 @@ static void handle_snapshot(struct raft *r, const struct raft_msg *m)
     r->in_buf = NULL;
     r->in_len = 0;
     r->snap_pending = true;
-    raft_log_reset(r, r->snap.index);
+    /* §5.3 / Figure 13 step 6: if we hold the snapshot's last entry, the
+     * entries after it stay (we may have acknowledged them: dropping them
+     * would unsay a durable append); otherwise the whole log goes. */
+    uint64_t t;
+    if (raft_log_term(r, r->snap.index, &t) && t == r->snap.term) {
+        raft_log_compact(r, r->snap.index);
+        r->snap_log_reset = false;
+    } else {
+        raft_log_reset(r, r->snap.index);
+        r->snap_log_reset = true;
+    }
     r->commit = r->snap.index;
     r->applied = r->snap.index;
     set_conf(r, &r->snap.conf, 0);
@@ -1422,6 +1432,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
         rd->snapshot = &r->snap;
         rd->snap_data = r->snap_data;
         rd->snap_len = r->snap_len;
+        rd->snap_log_reset = r->snap_log_reset;
     }
     if (r->stable < raft_log_last(r)) {
         rd->entries = &r->ents[r->stable - r->offset];

@@ -21,9 +21,12 @@
  *
  * DURABILITY CONTRACT (what must be on disk before what):
  *   raft_ready() hands a batch. The driver MUST, in this order:
- *   1. if ready.snapshot is set: durably store it (store_log_compact with
- *      its meta, and the snapshot data) and install it into the state
- *      machine, discarding the log it covers;
+ *   1. if ready.snapshot is set: durably store it (the data, and
+ *      store_log_compact with its meta, which drops the entries it
+ *      covers); if ready.snap_log_reset, also drop every stored entry
+ *      after it (store_log_truncate_suffix(meta.index + 1)) — the log did
+ *      not hold the snapshot's last entry (§5.3); then install it into the
+ *      state machine;
  *   2. durably append ready.entries (they replace any stored entries with
  *      index >= entries[0].index) and, if ready.hs_changed, the hard state
  *      (term, vote, commit) — one transaction, one fsync
@@ -199,6 +202,7 @@ struct raft_ready {
     const struct raft_snapshot_meta *snapshot;
     const void *snap_data;
     size_t snap_len;
+    bool snap_log_reset; /* drop the stored entries after it, too */
     /* Entries to make durable (step 2). */
     const struct raft_entry *entries;
     size_t n_entries;

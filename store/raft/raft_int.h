@@ -68,6 +68,7 @@ struct raft {
     void *snap_data;
     size_t snap_len;
     bool snap_pending; /* received, not yet handed in a ready */
+    bool snap_log_reset; /* ... and it replaced the whole log */
 
     /* A snapshot being received in chunks. */
     struct raft_snapshot_meta in_snap;

@@ -67,6 +67,7 @@ struct node {
     uint64_t seen_commit;
     unsigned tick_interval;
     uint64_t next_tick;
+    uint64_t crash_at, restart_at; /* scheduled by the nemeses; 0 = none */
 };
 
 struct flight {
@@ -104,6 +105,8 @@ struct sim {
     /* fault profile */
     unsigned p_drop, p_dup, lat_max, p_long; /* per mille, units */
     unsigned p_crash, p_restart, p_part, p_heal, p_midcrash, p_conf, p_xfer;
+    unsigned p_kill_leader, p_vote_crash; /* targeted nemeses */
+    unsigned kill_delay, p_kill_on_commit;
     bool faults;
     /* records */
     struct rec *committed, *applied;
@@ -266,10 +269,11 @@ static void node_start(struct sim *s, struct node *nd)
     raft_config_default(&cfg, nd->id);
     cfg.election_ticks = 10;
     cfg.heartbeat_ticks = 2;
-    cfg.max_msg_entries = 1 + rn(s, 6);
+    cfg.max_msg_entries = chance(s, 400) ? 1 : 1 + rn(s, 8);
     cfg.max_inflight = 1 + rn(s, 8);
     cfg.snapshot_threshold = 8 + rn(s, 40);
-    cfg.snapshot_chunk = 16 + rn(s, 64);
+    /* Often smaller than a snapshot (chunked transfer), sometimes not. */
+    cfg.snapshot_chunk = 16 + rn(s, 200);
     cfg.rand_seed = rnd(s);
     cfg.inject_bug = s->o->bug;
     nd->sm = nd->has_snap_data ? nd->snap_sm : (struct sm){{0}, {0}};
@@ -298,7 +302,20 @@ static void node_crash(struct sim *s, struct node *nd)
     raft_destroy(nd->r);
     nd->r = NULL;
     s->st.crashes++;
-    trace(s, "n%" PRIu64 " CRASH", nd->id);
+    /* Half the crashes are power failures: what the node had sent but the
+     * network had not delivered yet is lost with it. */
+    bool power = chance(s, 500);
+    if (power) {
+        size_t k = 0;
+        for (size_t i = 0; i < s->n_net; i++) {
+            if (s->net[i].m.from == nd->id)
+                raft_msg_free(&s->net[i].m);
+            else
+                s->net[k++] = s->net[i];
+        }
+        s->n_net = k;
+    }
+    trace(s, "n%" PRIu64 " CRASH%s", nd->id, power ? " (power)" : "");
 }
 
 static void note_leader(struct sim *s, struct node *nd);
@@ -482,6 +499,11 @@ static void record_commit(struct sim *s, struct node *nd)
         }
     }
     nd->seen_commit = c;
+    /* Nemesis: a leader loses power right after its commit index moved
+     * (are commits really durable on a majority?). */
+    if (s->faults && raft_role(nd->r) == RAFT_LEADER &&
+        chance(s, s->p_kill_on_commit))
+        nd->crash_at = s->now;
 }
 
 static void apply_entry(struct sim *s, struct node *nd,
@@ -551,7 +573,11 @@ static void process_ready(struct sim *s, struct node *nd)
                  nd->id, rd.snapshot->index, nd->applied);
             return;
         }
-        disk_truncate(nd, nd->snap.index + 1);
+        uint64_t old = nd->snap.index;
+        if (rd.snap_log_reset)
+            disk_truncate(nd, old + 1);
+        else
+            disk_compact(nd, old, rd.snapshot->index);
         nd->snap = *rd.snapshot;
         if (rd.snap_len == sizeof nd->snap_sm) {
             memcpy(&nd->snap_sm, rd.snap_data, sizeof nd->snap_sm);
@@ -582,9 +608,19 @@ static void process_ready(struct sim *s, struct node *nd)
         nd->hs = rd.hs;
     /* A crash after the fsync, with some messages out. */
     bool crash = s->faults && chance(s, s->p_midcrash);
-    for (size_t i = 0; i < rd.n_msgs; i++)
+    bool voted = false;
+    for (size_t i = 0; i < rd.n_msgs; i++) {
+        if (rd.msgs[i].type == RAFT_MSG_VOTE_RESP && !rd.msgs[i].reject)
+            voted = true;
         if (!crash || chance(s, 500))
             net_send(s, &rd.msgs[i]);
+    }
+    /* Nemesis: a voter crashes right after voting and comes back at once
+     * (its vote must have been durable, §3.4 / Figure 3.1). */
+    if (voted && s->faults && chance(s, s->p_vote_crash)) {
+        crash = true;
+        nd->restart_at = s->now + 1 + rn(s, 4);
+    }
     if (crash) {
         node_crash(s, nd);
         return;
@@ -656,6 +692,10 @@ static void note_leader(struct sim *s, struct node *nd)
         s->leader_of[t] = nd->id;
         s->st.elections++;
         trace(s, "n%" PRIu64 " is LEADER of term %" PRIu64, nd->id, t);
+        /* Nemesis: kill new leaders soon after they take over, so that
+         * terms with partly replicated entries pile up (Figure 3.7). */
+        if (s->faults && chance(s, s->p_kill_leader))
+            nd->crash_at = s->now + 1 + rn(s, s->kill_delay);
     } else if (s->leader_of[t] != nd->id) {
         fail(s, "election safety: n%" PRIu64 " and n%" PRIu64
                 " both lead term %" PRIu64,
@@ -765,9 +805,18 @@ static void faults(struct sim *s)
         struct node *nd = &s->nodes[rn(s, (unsigned)s->n)];
         node_crash(s, nd);
     }
-    for (int i = 0; i < s->n; i++)
-        if (!s->nodes[i].r && chance(s, s->p_restart))
-            node_start(s, &s->nodes[i]);
+    for (int i = 0; i < s->n; i++) {
+        struct node *nd = &s->nodes[i];
+        if (nd->r && nd->crash_at && s->now >= nd->crash_at) {
+            nd->crash_at = 0;
+            node_crash(s, nd);
+        }
+        if (!nd->r && ((nd->restart_at && s->now >= nd->restart_at) ||
+                       chance(s, s->p_restart))) {
+            nd->restart_at = 0;
+            node_start(s, nd);
+        }
+    }
     if (chance(s, s->p_part)) {
         unsigned kind = rn(s, 3);
         int a = (int)rn(s, (unsigned)s->n), b = (int)rn(s, (unsigned)s->n);
@@ -937,6 +986,20 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
     s->p_midcrash = rn(s, 8);
     s->p_conf = rn(s, 6);
     s->p_xfer = rn(s, 4);
+    s->p_kill_leader = chance(s, 500) ? rn(s, 600) : 0;
+    s->p_vote_crash = chance(s, 500) ? rn(s, 600) : 0;
+    s->kill_delay = 5 + rn(s, 40);
+    if (chance(s, 300)) {
+        /* Leader churn: new leaders die young, messages get lost, nodes
+         * come back fast — the soil of Figure 3.7's scenario. */
+        s->n = 3;
+        s->p_drop = 100 + rn(s, 250);
+        s->p_kill_leader = 500 + rn(s, 500);
+        s->kill_delay = 2 + rn(s, 2 * s->lat_max);
+        s->p_restart = 50 + rn(s, 200);
+        s->p_crash = rn(s, 4);
+        s->p_kill_on_commit = rn(s, 300);
+    }
     s->faults = true;
     /* Initial configuration: all voters, or 3 voters + learners. */
     struct raft_conf conf;
@@ -985,6 +1048,19 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
             break;
         }
         if (s->now > run + settle) {
+            for (int i = 0; i < s->n && o->trace; i++) {
+                struct node *nd = &s->nodes[i];
+                if (!nd->r)
+                    continue;
+                uint64_t last = raft_last_index(nd->r);
+                const struct raft_entry *e = raft_entry_at(nd->r, last);
+                trace(s, "n%" PRIu64 " role %d term %" PRIu64 " commit %" PRIu64
+                         " applied %" PRIu64 " log [%" PRIu64 ",%" PRIu64
+                         "] last term %" PRIu64,
+                      nd->id, (int)raft_role(nd->r), raft_term(nd->r),
+                      raft_commit_index(nd->r), nd->applied,
+                      raft_first_index(nd->r), last, e ? e->term : 0);
+            }
             fail(s, "no convergence %" PRIu64 " units after the faults "
                     "stopped (liveness)",
                  settle);
