@@ -68,6 +68,7 @@ struct node {
     unsigned tick_interval;
     uint64_t next_tick;
     uint64_t crash_at, restart_at; /* scheduled by the nemeses; 0 = none */
+    bool crash_power;
 };
 
 struct flight {
@@ -107,6 +108,7 @@ struct sim {
     unsigned p_crash, p_restart, p_part, p_heal, p_midcrash, p_conf, p_xfer;
     unsigned p_kill_leader, p_vote_crash; /* targeted nemeses */
     unsigned kill_delay, p_kill_on_commit;
+    unsigned election_ticks;
     bool faults;
     /* records */
     struct rec *committed, *applied;
@@ -267,13 +269,13 @@ static void node_start(struct sim *s, struct node *nd)
 {
     struct raft_config cfg;
     raft_config_default(&cfg, nd->id);
-    cfg.election_ticks = 10;
-    cfg.heartbeat_ticks = 2;
+    cfg.election_ticks = s->election_ticks;
+    cfg.heartbeat_ticks = s->election_ticks >= 8 ? 2 : 1;
     cfg.max_msg_entries = chance(s, 400) ? 1 : 1 + rn(s, 8);
     cfg.max_inflight = 1 + rn(s, 8);
     cfg.snapshot_threshold = 8 + rn(s, 40);
     /* Often smaller than a snapshot (chunked transfer), sometimes not. */
-    cfg.snapshot_chunk = 16 + rn(s, 200);
+    cfg.snapshot_chunk = chance(s, 500) ? 16 + rn(s, 120) : 4096;
     cfg.rand_seed = rnd(s);
     cfg.inject_bug = s->o->bug;
     nd->sm = nd->has_snap_data ? nd->snap_sm : (struct sm){{0}, {0}};
@@ -295,7 +297,7 @@ static void node_start(struct sim *s, struct node *nd)
           nd->hs.commit);
 }
 
-static void node_crash(struct sim *s, struct node *nd)
+static void node_crash(struct sim *s, struct node *nd, bool power)
 {
     if (!nd->r)
         return;
@@ -304,7 +306,7 @@ static void node_crash(struct sim *s, struct node *nd)
     s->st.crashes++;
     /* Half the crashes are power failures: what the node had sent but the
      * network had not delivered yet is lost with it. */
-    bool power = chance(s, 500);
+    power = power || chance(s, 500);
     if (power) {
         size_t k = 0;
         for (size_t i = 0; i < s->n_net; i++) {
@@ -502,8 +504,10 @@ static void record_commit(struct sim *s, struct node *nd)
     /* Nemesis: a leader loses power right after its commit index moved
      * (are commits really durable on a majority?). */
     if (s->faults && raft_role(nd->r) == RAFT_LEADER &&
-        chance(s, s->p_kill_on_commit))
+        chance(s, s->p_kill_on_commit)) {
         nd->crash_at = s->now;
+        nd->crash_power = true;
+    }
 }
 
 static void apply_entry(struct sim *s, struct node *nd,
@@ -562,7 +566,7 @@ static void process_ready(struct sim *s, struct node *nd)
     raft_ready(nd->r, &rd);
     /* A crash before anything of this batch reached the disk. */
     if (s->faults && chance(s, s->p_midcrash)) {
-        node_crash(s, nd);
+        node_crash(s, nd, false);
         return;
     }
     if (rd.snapshot) {
@@ -622,7 +626,7 @@ static void process_ready(struct sim *s, struct node *nd)
         nd->restart_at = s->now + 1 + rn(s, 4);
     }
     if (crash) {
-        node_crash(s, nd);
+        node_crash(s, nd, false);
         return;
     }
     for (size_t i = 0; i < rd.n_committed && !s->failed; i++)
@@ -694,8 +698,10 @@ static void note_leader(struct sim *s, struct node *nd)
         trace(s, "n%" PRIu64 " is LEADER of term %" PRIu64, nd->id, t);
         /* Nemesis: kill new leaders soon after they take over, so that
          * terms with partly replicated entries pile up (Figure 3.7). */
-        if (s->faults && chance(s, s->p_kill_leader))
+        if (s->faults && chance(s, s->p_kill_leader)) {
             nd->crash_at = s->now + 1 + rn(s, s->kill_delay);
+            nd->crash_power = false;
+        }
     } else if (s->leader_of[t] != nd->id) {
         fail(s, "election safety: n%" PRIu64 " and n%" PRIu64
                 " both lead term %" PRIu64,
@@ -803,13 +809,13 @@ static void faults(struct sim *s)
         up += s->nodes[i].r != NULL;
     if (chance(s, s->p_crash) && up > 0) {
         struct node *nd = &s->nodes[rn(s, (unsigned)s->n)];
-        node_crash(s, nd);
+        node_crash(s, nd, false);
     }
     for (int i = 0; i < s->n; i++) {
         struct node *nd = &s->nodes[i];
         if (nd->r && nd->crash_at && s->now >= nd->crash_at) {
             nd->crash_at = 0;
-            node_crash(s, nd);
+            node_crash(s, nd, nd->crash_power);
         }
         if (!nd->r && ((nd->restart_at && s->now >= nd->restart_at) ||
                        chance(s, s->p_restart))) {
@@ -989,7 +995,8 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
     s->p_kill_leader = chance(s, 500) ? rn(s, 600) : 0;
     s->p_vote_crash = chance(s, 500) ? rn(s, 600) : 0;
     s->kill_delay = 5 + rn(s, 40);
-    if (chance(s, 300)) {
+    s->election_ticks = 4 + rn(s, 9);
+    if (chance(s, 600)) {
         /* Leader churn: new leaders die young, messages get lost, nodes
          * come back fast — the soil of Figure 3.7's scenario. */
         s->n = 3;
@@ -998,13 +1005,14 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
         s->kill_delay = 2 + rn(s, 2 * s->lat_max);
         s->p_restart = 50 + rn(s, 200);
         s->p_crash = rn(s, 4);
-        s->p_kill_on_commit = rn(s, 300);
+        s->p_kill_on_commit = 100 + rn(s, 600);
+        s->p_vote_crash = rn(s, 800);
     }
     s->faults = true;
     /* Initial configuration: all voters, or 3 voters + learners. */
     struct raft_conf conf;
     memset(&conf, 0, sizeof conf);
-    bool learners = chance(s, 400);
+    bool learners = chance(s, s->n == 5 ? 600 : 300);
     for (int i = 0; i < s->n; i++) {
         if (learners && i >= 3 - (s->n == 3))
             conf.learners[conf.n_learners++] = (uint64_t)i + 1;
@@ -1019,7 +1027,7 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
         node_start(s, nd);
     }
     unsigned scale = o->scale ? o->scale : 100;
-    uint64_t run = 3000ULL * scale / 100, settle = 4000;
+    uint64_t run = 6000ULL * scale / 100, settle = 4000;
     trace(s, "seed %" PRIu64 ": %d nodes, drop %u dup %u lat %u crash %u "
              "part %u midcrash %u conf %u xfer %u learners %d",
           o->seed, s->n, s->p_drop, s->p_dup, s->lat_max, s->p_crash,
