@@ -1107,10 +1107,13 @@ int raft_step(struct raft *r, const struct raft_msg *m)
                             from_leader(m->type) ? m->from : 0);
         }
     } else if (m->term < r->term) {
-        if ((r->cfg.check_quorum || r->cfg.pre_vote) &&
-            (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
-            /* Tell a stale leader about our term so it steps down. */
-            msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
+        if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+            m->type == RAFT_MSG_SNAPSHOT) {
+            /* Figure 3.1: reply false, with our term, so that a stale
+             * leader steps down. */
+            struct raft_msg *o = msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
+            if (o)
+                o->reject = 0;
         } else if (m->type == RAFT_MSG_PREVOTE) {
             struct raft_msg *o = msg_new(r, RAFT_MSG_PREVOTE_RESP, m->from);
             if (o)
