@@ -275,9 +275,9 @@ void raft_msg_free(struct raft_msg *m)
 const char *raft_msg_type_name(int type)
 {
     static const char *const names[] = {
-        "?",         "APPEND",         "APPEND_RESP",   "VOTE",
-        "VOTE_RESP", "PREVOTE",        "PREVOTE_RESP",  "HEARTBEAT",
-        "HB_RESP",   "SNAPSHOT",       "SNAPSHOT_RESP", "READ_INDEX",
+        "?",         "APPEND",      "APPEND_RESP",   "VOTE",
+        "VOTE_RESP", "PREVOTE",     "PREVOTE_RESP",  "HEARTBEAT",
+        "HB_RESP",   "SNAPSHOT",    "SNAPSHOT_RESP", "READ_INDEX",
         "READ_RESP", "TIMEOUT_NOW",
     };
     if (type < 0 || (size_t)type >= sizeof names / sizeof names[0])

@@ -206,8 +206,7 @@ static void sync_progress(struct raft *r)
     r->n_prog = n < RAFT_MAX_MEMBERS ? n : RAFT_MAX_MEMBERS;
 }
 
-static void set_conf(struct raft *r, const struct raft_conf *c,
-                     uint64_t index)
+static void set_conf(struct raft *r, const struct raft_conf *c, uint64_t index)
 {
     r->conf = *c;
     r->conf_index = index;
@@ -260,8 +259,7 @@ void raft_config_default(struct raft_config *cfg, uint64_t id)
     cfg->rand_seed = id;
 }
 
-int raft_create(const struct raft_config *cfg,
-                const struct raft_hardstate *hs,
+int raft_create(const struct raft_config *cfg, const struct raft_hardstate *hs,
                 const struct raft_snapshot_meta *snap, const void *snap_data,
                 size_t snap_len, const struct raft_entry *ents, size_t n,
                 uint64_t applied, struct raft **ret_raft)
@@ -296,8 +294,8 @@ int raft_create(const struct raft_config *cfg,
         memcpy(r->snap_data, snap_data, snap_len);
         r->snap_len = snap_len;
     }
-    r->infl_mem = calloc(RAFT_MAX_MEMBERS * r->cfg.max_inflight,
-                         sizeof *r->infl_mem);
+    r->infl_mem =
+        calloc(RAFT_MAX_MEMBERS * r->cfg.max_inflight, sizeof *r->infl_mem);
     r->reads = calloc(RAFT_MAX_READS, sizeof *r->reads);
     r->ready_reads = calloc(RAFT_MAX_READS, sizeof *r->ready_reads);
     if (!r->infl_mem || !r->reads || !r->ready_reads) {
@@ -602,8 +600,7 @@ static void send_append(struct raft *r, struct raft_progress *p,
             return;
         uint64_t sent_last = p->next + n - 1;
         p->next = sent_last + 1;
-        size_t slot =
-            (p->infl_start + p->infl_count) % r->cfg.max_inflight;
+        size_t slot = (p->infl_start + p->infl_count) % r->cfg.max_inflight;
         p->infl[slot] = sent_last;
         p->infl_count++;
         send_empty = false;
@@ -832,8 +829,7 @@ static void check_reads(struct raft *r)
         if (!rd->confirmed && rd->index != 0 && rd->seq <= qseq)
             rd->confirmed = true;
         if (rd->confirmed && rd->from != 0) {
-            struct raft_msg *m =
-                msg_new(r, RAFT_MSG_READ_INDEX_RESP, rd->from);
+            struct raft_msg *m = msg_new(r, RAFT_MSG_READ_INDEX_RESP, rd->from);
             if (m) {
                 m->ctx = rd->ctx;
                 m->index = rd->index;
@@ -864,8 +860,8 @@ static int leader_read(struct raft *r, uint64_t ctx, uint64_t from)
             continue;
         struct raft_msg *m = msg_new(r, RAFT_MSG_HEARTBEAT, r->prog[i].id);
         if (m) {
-            m->commit = r->prog[i].match < r->commit ? r->prog[i].match
-                                                      : r->commit;
+            m->commit =
+                r->prog[i].match < r->commit ? r->prog[i].match : r->commit;
             m->ctx = r->read_seq;
         }
     }
@@ -910,8 +906,7 @@ static void handle_append(struct raft *r, const struct raft_msg *m)
     uint64_t t;
     if (!raft_log_term(r, m->index, &t) || t != m->log_term) {
         /* §3.5 consistency check failed; hint for fast back-off. */
-        uint64_t j = m->index < raft_log_last(r) ? m->index
-                                                 : raft_log_last(r);
+        uint64_t j = m->index < raft_log_last(r) ? m->index : raft_log_last(r);
         while (j > r->offset && raft_log_term(r, j, &t) && t > m->log_term)
             j--;
         uint64_t jt = 0;
@@ -982,11 +977,10 @@ static void handle_snapshot(struct raft *r, const struct raft_msg *m)
         o = msg_new(r, RAFT_MSG_SNAPSHOT_RESP, m->from);
         if (o) {
             o->snap = m->snap;
-            o->snap_offset =
-                (r->in_buf && r->in_snap.index == m->snap.index &&
-                 r->in_snap.term == m->snap.term)
-                    ? r->in_len
-                    : 0;
+            o->snap_offset = (r->in_buf && r->in_snap.index == m->snap.index &&
+                              r->in_snap.term == m->snap.term)
+                                 ? r->in_len
+                                 : 0;
         }
         return;
     }
@@ -1061,8 +1055,7 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
         return false;
     if (m->type < RAFT_MSG_APPEND || m->type > RAFT_MSG_TIMEOUT_NOW)
         return false;
-    if (m->n_entries > RAFT_MAX_MSG_ENTRIES ||
-        (m->n_entries && !m->entries))
+    if (m->n_entries > RAFT_MAX_MSG_ENTRIES || (m->n_entries && !m->entries))
         return false;
     for (size_t i = 0; i < m->n_entries; i++) {
         const struct raft_entry *e = &m->entries[i];
@@ -1103,8 +1096,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
             (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject)) {
             /* pre-votes never change terms */
         } else {
-            become_follower(r, m->term,
-                            from_leader(m->type) ? m->from : 0);
+            become_follower(r, m->term, from_leader(m->type) ? m->from : 0);
         }
     } else if (m->term < r->term) {
         if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
@@ -1201,8 +1193,8 @@ int raft_step(struct raft *r, const struct raft_msg *m)
     case RAFT_MSG_HEARTBEAT: {
         r->leader = m->from;
         r->election_elapsed = 0;
-        uint64_t c = m->commit < raft_log_last(r) ? m->commit
-                                                  : raft_log_last(r);
+        uint64_t c =
+            m->commit < raft_log_last(r) ? m->commit : raft_log_last(r);
         if (c > r->commit)
             r->commit = c;
         struct raft_msg *o = msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
@@ -1281,8 +1273,8 @@ int raft_transfer_leadership(struct raft *r, uint64_t to)
     return 0;
 }
 
-int raft_change_membership(struct raft *r, enum raft_change change,
-                           uint64_t id, uint64_t *ret_index)
+int raft_change_membership(struct raft *r, enum raft_change change, uint64_t id,
+                           uint64_t *ret_index)
 {
     if (r->in_ready)
         return K1S_EBUSY;
@@ -1416,8 +1408,7 @@ bool raft_has_ready(const struct raft *r)
     struct raft_hardstate hs = current_hs(r);
     return r->need_bcast || r->n_msgs > 0 || r->snap_pending ||
            r->stable < raft_log_last(r) || r->commit > r->applied ||
-           memcmp(&hs, &r->hs_prev, sizeof hs) != 0 ||
-           read_ready(r, r->commit);
+           memcmp(&hs, &r->hs_prev, sizeof hs) != 0 || read_ready(r, r->commit);
 }
 
 void raft_ready(struct raft *r, struct raft_ready *rd)
@@ -1491,14 +1482,38 @@ void raft_advance(struct raft *r)
 
 /* --- views ---------------------------------------------------------------- */
 
-enum raft_role raft_role(const struct raft *r) { return r->role; }
-uint64_t raft_id(const struct raft *r) { return r->id; }
-uint64_t raft_term(const struct raft *r) { return r->term; }
-uint64_t raft_leader(const struct raft *r) { return r->leader; }
-uint64_t raft_commit_index(const struct raft *r) { return r->commit; }
-uint64_t raft_applied_index(const struct raft *r) { return r->applied; }
-uint64_t raft_first_index(const struct raft *r) { return r->offset + 1; }
-uint64_t raft_last_index(const struct raft *r) { return raft_log_last(r); }
+enum raft_role raft_role(const struct raft *r)
+{
+    return r->role;
+}
+uint64_t raft_id(const struct raft *r)
+{
+    return r->id;
+}
+uint64_t raft_term(const struct raft *r)
+{
+    return r->term;
+}
+uint64_t raft_leader(const struct raft *r)
+{
+    return r->leader;
+}
+uint64_t raft_commit_index(const struct raft *r)
+{
+    return r->commit;
+}
+uint64_t raft_applied_index(const struct raft *r)
+{
+    return r->applied;
+}
+uint64_t raft_first_index(const struct raft *r)
+{
+    return r->offset + 1;
+}
+uint64_t raft_last_index(const struct raft *r)
+{
+    return raft_log_last(r);
+}
 
 const struct raft_snapshot_meta *raft_snapshot(const struct raft *r)
 {

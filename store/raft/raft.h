@@ -110,13 +110,13 @@ enum raft_role {
 };
 
 enum raft_msg_type {
-    RAFT_MSG_APPEND = 1,      /* AppendEntries (§3.5) */
-    RAFT_MSG_APPEND_RESP,     /* index = last matching index, or reject */
-    RAFT_MSG_VOTE,            /* RequestVote (§3.4) */
+    RAFT_MSG_APPEND = 1,  /* AppendEntries (§3.5) */
+    RAFT_MSG_APPEND_RESP, /* index = last matching index, or reject */
+    RAFT_MSG_VOTE,        /* RequestVote (§3.4) */
     RAFT_MSG_VOTE_RESP,
-    RAFT_MSG_PREVOTE,         /* pre-vote (§9.6): term = candidate term+1 */
+    RAFT_MSG_PREVOTE, /* pre-vote (§9.6): term = candidate term+1 */
     RAFT_MSG_PREVOTE_RESP,
-    RAFT_MSG_HEARTBEAT,       /* commit + read-confirmation sequence (ctx) */
+    RAFT_MSG_HEARTBEAT, /* commit + read-confirmation sequence (ctx) */
     RAFT_MSG_HEARTBEAT_RESP,
     RAFT_MSG_SNAPSHOT,        /* one InstallSnapshot chunk (§5.3) */
     RAFT_MSG_SNAPSHOT_RESP,   /* snap_offset = next byte wanted */
@@ -131,16 +131,16 @@ enum raft_msg_type {
 struct raft_msg {
     uint8_t type; /* enum raft_msg_type */
     uint8_t reject;
-    uint8_t force;   /* VOTE after TimeoutNow: ignore the leader lease */
+    uint8_t force; /* VOTE after TimeoutNow: ignore the leader lease */
     uint64_t from, to, term;
     uint64_t log_term; /* APPEND: prev term; VOTE: last log term */
     uint64_t index;    /* APPEND: prev index; VOTE: last index; RESP:
                           match index (or on reject the follower's hint) */
     uint64_t commit;
-    uint64_t hint_index; /* APPEND_RESP reject: fast back-off hint (§5.3): */
+    uint64_t hint_index; /* APPEND_RESP reject: fast back-off hint (§3.5): */
     uint64_t hint_term;  /* the follower's last index with term <= the
                             rejected prev term, and that term */
-    uint64_t ctx;       /* HEARTBEAT(_RESP): read sequence; READ_INDEX: ctx */
+    uint64_t ctx;        /* HEARTBEAT(_RESP): read sequence; READ_INDEX: ctx */
     struct raft_entry *entries;
     size_t n_entries;
     /* SNAPSHOT chunk: meta, total size, this chunk's offset and bytes. */
@@ -153,32 +153,32 @@ struct raft_msg {
 };
 
 struct raft_config {
-    uint64_t id;                /* this member, != 0 */
-    unsigned election_ticks;    /* timeout drawn from [e, 2e) ticks; >= 2 */
-    unsigned heartbeat_ticks;   /* < election_ticks */
-    size_t max_msg_entries;     /* batching: entries per AppendEntries */
-    size_t max_msg_bytes;       /* ... and data bytes (at least 1 entry) */
-    size_t max_inflight;        /* pipelining: AppendEntries in flight */
+    uint64_t id;                 /* this member, != 0 */
+    unsigned election_ticks;     /* timeout drawn from [e, 2e) ticks; >= 2 */
+    unsigned heartbeat_ticks;    /* < election_ticks */
+    size_t max_msg_entries;      /* batching: entries per AppendEntries */
+    size_t max_msg_bytes;        /* ... and data bytes (at least 1 entry) */
+    size_t max_inflight;         /* pipelining: AppendEntries in flight */
     uint64_t snapshot_threshold; /* ask for a snapshot after this many
                                     applied entries; 0 = never */
-    size_t snapshot_chunk;      /* InstallSnapshot chunk size in bytes */
-    size_t max_snapshot_bytes;  /* cap on a received snapshot */
-    bool pre_vote;              /* §9.6 */
-    bool check_quorum;          /* §6.2 / §9.6: leader steps down */
-    uint64_t rand_seed;         /* seeds the core's PRNG */
-    int inject_bug;             /* enum raft_bug; ignored unless the core
-                                   is built with -DRAFT_INJECT_BUGS */
+    size_t snapshot_chunk;       /* InstallSnapshot chunk size in bytes */
+    size_t max_snapshot_bytes;   /* cap on a received snapshot */
+    bool pre_vote;               /* §9.6 */
+    bool check_quorum;           /* §6.2 / §9.6: leader steps down */
+    uint64_t rand_seed;          /* seeds the core's PRNG */
+    int inject_bug;              /* enum raft_bug; ignored unless the core
+                                    is built with -DRAFT_INJECT_BUGS */
 };
 
 /* Known bugs that a RAFT_INJECT_BUGS build can switch on one at a time, so
  * that tests can show the simulation catches them. */
 enum raft_bug {
     RAFT_BUG_NONE = 0,
-    RAFT_BUG_FIG8_COMMIT = 1,    /* commit old-term entries by counting */
+    RAFT_BUG_FIG8_COMMIT = 1,      /* commit old-term entries by counting */
     RAFT_BUG_VOTE_NOT_DURABLE = 2, /* vote for others left out of ready.hs */
-    RAFT_BUG_LEARNER_QUORUM = 3, /* learners count in the commit quorum */
-    RAFT_BUG_READ_NO_QUORUM = 4, /* leader serves reads unconfirmed */
-    RAFT_BUG_STALE_SNAPSHOT = 5, /* install a snapshot older than commit */
+    RAFT_BUG_LEARNER_QUORUM = 3,   /* learners count in the commit quorum */
+    RAFT_BUG_READ_NO_QUORUM = 4,   /* leader serves reads unconfirmed */
+    RAFT_BUG_STALE_SNAPSHOT = 5,   /* install a snapshot older than commit */
     RAFT_BUG_COUNT = 6,
 };
 
@@ -229,8 +229,7 @@ struct raft_ready {
  * the snapshot (copied; contiguous from snap->index + 1), and `applied`,
  * the last index the state machine has durably applied (>= snap->index).
  * Errors: K1S_EINVAL (inconsistent input), K1S_ENOMEM. */
-int raft_create(const struct raft_config *cfg,
-                const struct raft_hardstate *hs,
+int raft_create(const struct raft_config *cfg, const struct raft_hardstate *hs,
                 const struct raft_snapshot_meta *snap, const void *snap_data,
                 size_t snap_len, const struct raft_entry *ents, size_t n,
                 uint64_t applied, struct raft **ret_raft);
@@ -276,8 +275,8 @@ enum raft_change {
  * of §4.1's single-server bug). Errors: K1S_ENOTLEADER, K1S_EBUSY (a change
  * in flight), K1S_EAGAIN (not ready yet: no commit in this term, or the
  * learner has not caught up), K1S_EINVAL (not applicable), K1S_ENOMEM. */
-int raft_change_membership(struct raft *r, enum raft_change change,
-                           uint64_t id, uint64_t *ret_index);
+int raft_change_membership(struct raft *r, enum raft_change change, uint64_t id,
+                           uint64_t *ret_index);
 
 /* Whether raft_ready would hand any work. */
 bool raft_has_ready(const struct raft *r);

@@ -67,7 +67,7 @@ struct raft {
     struct raft_snapshot_meta snap;
     void *snap_data;
     size_t snap_len;
-    bool snap_pending; /* received, not yet handed in a ready */
+    bool snap_pending;   /* received, not yet handed in a ready */
     bool snap_log_reset; /* ... and it replaced the whole log */
 
     /* A snapshot being received in chunks. */
@@ -83,8 +83,8 @@ struct raft {
     unsigned transfer_elapsed;
     uint64_t lead_transfer;
     uint64_t term_start; /* leader: index of its no-op */
-    bool need_bcast;  /* leader: send new entries at the next ready */
-    bool bcast_empty; /* ... and an empty append to carry commit */
+    bool need_bcast;     /* leader: send new entries at the next ready */
+    bool bcast_empty;    /* ... and an empty append to carry commit */
 
     /* Votes received in the current (pre-)election. */
     uint64_t vote_from[RAFT_MAX_MEMBERS];

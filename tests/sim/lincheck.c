@@ -184,8 +184,7 @@ static enum lin_result check_key(const struct lin_op *ops, size_t n,
                          (unsigned long long)op->inv,
                          (unsigned long long)op->resp);
             else
-                snprintf(why, why_len, "key %u: no linearization",
-                         ops[0].key);
+                snprintf(why, why_len, "key %u: no linearization", ops[0].key);
             res = LIN_FAIL;
             goto out;
         }
@@ -209,8 +208,7 @@ out:
 }
 
 enum lin_result lin_check(const struct lin_op *ops, size_t n,
-                          size_t max_steps_per_key, char *why,
-                          size_t why_len)
+                          size_t max_steps_per_key, char *why, size_t why_len)
 {
     uint32_t max_key = 0;
     for (size_t i = 0; i < n; i++)

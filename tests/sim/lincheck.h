@@ -17,9 +17,9 @@
 #ifndef K1S_TESTS_SIM_LINCHECK_H
 #define K1S_TESTS_SIM_LINCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 #define LIN_NEVER UINT64_MAX
 
@@ -34,7 +34,6 @@ enum lin_result { LIN_OK = 0, LIN_FAIL = 1, LIN_UNKNOWN = 2 };
 
 /* Checks ops (any order). On LIN_FAIL writes which key and why to why. */
 enum lin_result lin_check(const struct lin_op *ops, size_t n,
-                          size_t max_steps_per_key, char *why,
-                          size_t why_len);
+                          size_t max_steps_per_key, char *why, size_t why_len);
 
 #endif

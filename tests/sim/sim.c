@@ -222,8 +222,8 @@ static void disk_truncate(struct node *nd, uint64_t from)
     uint64_t last = nd->snap.index + nd->n_log;
     if (from > last)
         return;
-    size_t keep = from > nd->snap.index ? (size_t)(from - nd->snap.index - 1)
-                                        : 0;
+    size_t keep =
+        from > nd->snap.index ? (size_t)(from - nd->snap.index - 1) : 0;
     for (size_t i = keep; i < nd->n_log; i++)
         free((void *)nd->log[i].data);
     nd->n_log = keep;
@@ -291,8 +291,9 @@ static void node_start(struct sim *s, struct node *nd)
         return;
     }
     nd->next_tick = s->now + 1 + rn(s, nd->tick_interval);
-    trace(s, "n%" PRIu64 " start term=%" PRIu64 " log=(%" PRIu64 ",%" PRIu64
-             "] commit=%" PRIu64,
+    trace(s,
+          "n%" PRIu64 " start term=%" PRIu64 " log=(%" PRIu64 ",%" PRIu64
+          "] commit=%" PRIu64,
           nd->id, nd->hs.term, nd->snap.index, nd->snap.index + nd->n_log,
           nd->hs.commit);
 }
@@ -373,12 +374,12 @@ static void deliver(struct sim *s)
         struct node *from = node_of(s, m.from);
         if (to && from && to->r && !s->blocked[from->id - 1][to->id - 1]) {
             if (s->o->trace)
-                trace(s, "  %s %" PRIu64 "->%" PRIu64 " t%" PRIu64
-                         " i%" PRIu64 " lt%" PRIu64 " n%zu c%" PRIu64
-                         "%s ctx%" PRIu64,
-                      raft_msg_type_name(m.type), m.from, m.to, m.term,
-                      m.index, m.log_term, m.n_entries, m.commit,
-                      m.reject ? " REJ" : "", m.ctx);
+                trace(s,
+                      "  %s %" PRIu64 "->%" PRIu64 " t%" PRIu64 " i%" PRIu64
+                      " lt%" PRIu64 " n%zu c%" PRIu64 "%s ctx%" PRIu64,
+                      raft_msg_type_name(m.type), m.from, m.to, m.term, m.index,
+                      m.log_term, m.n_entries, m.commit, m.reject ? " REJ" : "",
+                      m.ctx);
             raft_step(to->r, &m);
             note_leader(s, to);
         }
@@ -587,8 +588,7 @@ static void process_ready(struct sim *s, struct node *nd)
             memcpy(&nd->snap_sm, rd.snap_data, sizeof nd->snap_sm);
             nd->has_snap_data = true;
         } else {
-            fail(s, "n%" PRIu64 ": snapshot of %zu bytes", nd->id,
-                 rd.snap_len);
+            fail(s, "n%" PRIu64 ": snapshot of %zu bytes", nd->id, rd.snap_len);
             return;
         }
         nd->sm = nd->snap_sm;
@@ -600,8 +600,9 @@ static void process_ready(struct sim *s, struct node *nd)
     if (rd.n_entries > 0) {
         disk_truncate(nd, rd.entries[0].index);
         if (rd.entries[0].index != nd->snap.index + nd->n_log + 1) {
-            fail(s, "n%" PRIu64 ": ready entries start at %" PRIu64
-                    ", disk ends at %" PRIu64,
+            fail(s,
+                 "n%" PRIu64 ": ready entries start at %" PRIu64
+                 ", disk ends at %" PRIu64,
                  nd->id, rd.entries[0].index, nd->snap.index + nd->n_log);
             return;
         }
@@ -633,8 +634,9 @@ static void process_ready(struct sim *s, struct node *nd)
         apply_entry(s, nd, &rd.committed[i]);
     for (size_t i = 0; i < rd.n_reads; i++) {
         if (rd.reads[i].index > nd->applied) {
-            fail(s, "n%" PRIu64 ": read released at %" PRIu64
-                    " before applied %" PRIu64,
+            fail(s,
+                 "n%" PRIu64 ": read released at %" PRIu64
+                 " before applied %" PRIu64,
                  nd->id, rd.reads[i].index, nd->applied);
             return;
         }
@@ -667,7 +669,8 @@ static void process_ready(struct sim *s, struct node *nd)
     }
 }
 
-/* --- invariants ------------------------------------------------------------ */
+/* --- invariants ------------------------------------------------------------
+ */
 
 static bool ensure_terms(struct sim *s, uint64_t term)
 {
@@ -703,8 +706,9 @@ static void note_leader(struct sim *s, struct node *nd)
             nd->crash_power = false;
         }
     } else if (s->leader_of[t] != nd->id) {
-        fail(s, "election safety: n%" PRIu64 " and n%" PRIu64
-                " both lead term %" PRIu64,
+        fail(s,
+             "election safety: n%" PRIu64 " and n%" PRIu64
+             " both lead term %" PRIu64,
              s->leader_of[t], nd->id, t);
     }
 }
@@ -741,8 +745,9 @@ static void check_log_matching(struct sim *s)
                     matched = true;
                 if (matched &&
                     (ea->term != eb->term || ent_hash(ea) != ent_hash(eb))) {
-                    fail(s, "log matching: n%d and n%d agree above %" PRIu64
-                            " but differ at it",
+                    fail(s,
+                         "log matching: n%d and n%d agree above %" PRIu64
+                         " but differ at it",
                          a + 1, b + 1, i);
                     return;
                 }
@@ -788,7 +793,8 @@ static void check_all(struct sim *s)
     check_leader_completeness(s);
 }
 
-/* --- faults and operator actions -------------------------------------------- */
+/* --- faults and operator actions --------------------------------------------
+ */
 
 static struct node *leader(struct sim *s)
 {
@@ -837,8 +843,7 @@ static void faults(struct sim *s)
             unsigned mask = rn(s, 1u << s->n);
             for (int x = 0; x < s->n; x++)
                 for (int y = 0; y < s->n; y++)
-                    s->blocked[x][y] =
-                        ((mask >> x) & 1) != ((mask >> y) & 1);
+                    s->blocked[x][y] = ((mask >> x) & 1) != ((mask >> y) & 1);
             trace(s, "partition: split mask %x", mask);
         }
     }
@@ -856,8 +861,8 @@ static void faults(struct sim *s)
     }
     if (l && chance(s, s->p_conf)) {
         static const enum raft_change kinds[] = {
-            RAFT_ADD_VOTER, RAFT_REMOVE, RAFT_ADD_LEARNER, RAFT_PROMOTE,
-            RAFT_PROMOTE, RAFT_ADD_LEARNER};
+            RAFT_ADD_VOTER, RAFT_REMOVE,  RAFT_ADD_LEARNER,
+            RAFT_PROMOTE,   RAFT_PROMOTE, RAFT_ADD_LEARNER};
         enum raft_change k = kinds[rn(s, 6)];
         uint64_t id = 1 + rn(s, (unsigned)s->n);
         const struct raft_conf *c = raft_conf(l->r);
@@ -873,7 +878,8 @@ static void faults(struct sim *s)
     }
 }
 
-/* --- the run ------------------------------------------------------------------ */
+/* --- the run
+ * ------------------------------------------------------------------ */
 
 static void step_nodes(struct sim *s)
 {
@@ -934,15 +940,17 @@ static void final_checks(struct sim *s)
         for (uint64_t w = 0; w < MAXW; w++) {
             bool has = (nd->sm.bits[w / 8] >> (w % 8)) & 1;
             if (s->acked[w] && !has) {
-                fail(s, "acknowledged write %" PRIu64
-                        " lost: not in n%" PRIu64 "'s state machine",
+                fail(s,
+                     "acknowledged write %" PRIu64 " lost: not in n%" PRIu64
+                     "'s state machine",
                      w, nd->id);
                 return;
             }
         }
         if (memcmp(&nd->sm, &l->sm, sizeof nd->sm) != 0) {
-            fail(s, "n%" PRIu64 " and leader n%" PRIu64
-                    " applied the same index to different states",
+            fail(s,
+                 "n%" PRIu64 " and leader n%" PRIu64
+                 " applied the same index to different states",
                  nd->id, l->id);
             return;
         }
@@ -1028,10 +1036,11 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
     }
     unsigned scale = o->scale ? o->scale : 100;
     uint64_t run = 6000ULL * scale / 100, settle = 4000;
-    trace(s, "seed %" PRIu64 ": %d nodes, drop %u dup %u lat %u crash %u "
-             "part %u midcrash %u conf %u xfer %u learners %d",
-          o->seed, s->n, s->p_drop, s->p_dup, s->lat_max, s->p_crash,
-          s->p_part, s->p_midcrash, s->p_conf, s->p_xfer, learners);
+    trace(s,
+          "seed %" PRIu64 ": %d nodes, drop %u dup %u lat %u crash %u "
+          "part %u midcrash %u conf %u xfer %u learners %d",
+          o->seed, s->n, s->p_drop, s->p_dup, s->lat_max, s->p_crash, s->p_part,
+          s->p_midcrash, s->p_conf, s->p_xfer, learners);
     for (s->now = 1; !s->failed; s->now++) {
         if (s->now == run) {
             /* The faults stop; everything restarts and heals. */
@@ -1062,15 +1071,17 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
                     continue;
                 uint64_t last = raft_last_index(nd->r);
                 const struct raft_entry *e = raft_entry_at(nd->r, last);
-                trace(s, "n%" PRIu64 " role %d term %" PRIu64 " commit %" PRIu64
-                         " applied %" PRIu64 " log [%" PRIu64 ",%" PRIu64
-                         "] last term %" PRIu64,
+                trace(s,
+                      "n%" PRIu64 " role %d term %" PRIu64 " commit %" PRIu64
+                      " applied %" PRIu64 " log [%" PRIu64 ",%" PRIu64
+                      "] last term %" PRIu64,
                       nd->id, (int)raft_role(nd->r), raft_term(nd->r),
                       raft_commit_index(nd->r), nd->applied,
                       raft_first_index(nd->r), last, e ? e->term : 0);
             }
-            fail(s, "no convergence %" PRIu64 " units after the faults "
-                    "stopped (liveness)",
+            fail(s,
+                 "no convergence %" PRIu64 " units after the faults "
+                 "stopped (liveness)",
                  settle);
             break;
         }

@@ -21,15 +21,14 @@
 
 struct sim_opts {
     uint64_t seed;
-    int bug;      /* enum raft_bug, for a RAFT_INJECT_BUGS core */
-    bool trace;   /* print every event to stdout */
+    int bug;        /* enum raft_bug, for a RAFT_INJECT_BUGS core */
+    bool trace;     /* print every event to stdout */
     unsigned scale; /* percent of the default run length (100) */
 };
 
 struct sim_stats {
-    uint64_t steps, elections, commits, writes_acked, writes_unknown,
-        reads_ok, snapshots_installed, crashes, conf_changes, transfers,
-        lin_unknown;
+    uint64_t steps, elections, commits, writes_acked, writes_unknown, reads_ok,
+        snapshots_installed, crashes, conf_changes, transfers, lin_unknown;
 };
 
 /* Runs one seed. Returns 0 if every check held, else -1 with the reason

@@ -72,8 +72,8 @@ int main(int argc, char **argv)
     printf("totals: %" PRIu64 " steps, %" PRIu64 " leaders, %" PRIu64
            " commits, %" PRIu64 " writes acked (%" PRIu64 " unknown), %" PRIu64
            " reads, %" PRIu64 " snapshots installed, %" PRIu64
-           " crashes, %" PRIu64 " conf changes, %" PRIu64
-           " transfers, %" PRIu64 " histories too large to check\n",
+           " crashes, %" PRIu64 " conf changes, %" PRIu64 " transfers, %" PRIu64
+           " histories too large to check\n",
            tot.steps, tot.elections, tot.commits, tot.writes_acked,
            tot.writes_unknown, tot.reads_ok, tot.snapshots_installed,
            tot.crashes, tot.conf_changes, tot.transfers, tot.lin_unknown);

@@ -74,9 +74,8 @@ static struct cluster *cluster_new(int voters, int learners, bool pre_vote,
     for (int i = 1; i <= c->n; i++) {
         struct raft_config cfg = cfg_for((uint64_t)i, pre_vote, cq);
         cfg.rand_seed = (uint64_t)i * 7919;
-        assert_int_equal(raft_create(&cfg, NULL, &m, NULL, 0, NULL, 0, 0,
-                                     &c->r[i]),
-                         0);
+        assert_int_equal(
+            raft_create(&cfg, NULL, &m, NULL, 0, NULL, 0, 0, &c->r[i]), 0);
     }
     return c;
 }
@@ -101,8 +100,8 @@ static void node_ready(struct cluster *c, int i)
         c->snapshots_installed[i]++;
     for (size_t k = 0; k < rd.n_msgs; k++) {
         struct raft_msg *m = &rd.msgs[k];
-        if (m->type == RAFT_MSG_VOTE_RESP && !m->reject &&
-            rd.hs_changed && rd.hs.vote == m->to)
+        if (m->type == RAFT_MSG_VOTE_RESP && !m->reject && rd.hs_changed &&
+            rd.hs.vote == m->to)
             c->vote_in_same_ready_as_resp = true;
         if (c->cut[m->from][m->to] || c->nq >= QCAP)
             continue;
@@ -214,8 +213,7 @@ static struct raft *lone(bool pre_vote)
     struct raft_config cfg = cfg_for(1, pre_vote, false);
     struct raft_snapshot_meta m = boot(3, 0);
     struct raft *r;
-    assert_int_equal(raft_create(&cfg, NULL, &m, NULL, 0, NULL, 0, 0, &r),
-                     0);
+    assert_int_equal(raft_create(&cfg, NULL, &m, NULL, 0, NULL, 0, 0, &r), 0);
     return r;
 }
 
@@ -659,7 +657,8 @@ static void restart_restores_persistent_state(void **state)
     raft_destroy(r);
 }
 
-/* --- Success: extensions ---------------------------------------------------- */
+/* --- Success: extensions ----------------------------------------------------
+ */
 
 /* §9.6 pre-vote: a pre-candidate does not bump its term, and a node that
  * is partitioned and comes back does not disturb the cluster's term. */
@@ -798,8 +797,7 @@ static void membership_one_change_at_a_time(void **state)
     for (int t = 0; t < 40 && raft_role(c->r[1]) != RAFT_LEADER; t++) {
         raft_tick(c->r[1]);
         for (int i = 1; i <= c->n; i++)
-            while (raft_has_ready(c->r[i]) &&
-                   raft_role(c->r[1]) != RAFT_LEADER)
+            while (raft_has_ready(c->r[i]) && raft_role(c->r[1]) != RAFT_LEADER)
                 node_ready(c, i);
         if (raft_role(c->r[1]) == RAFT_LEADER)
             break;
@@ -807,25 +805,21 @@ static void membership_one_change_at_a_time(void **state)
     }
     assert_int_equal(raft_role(c->r[1]), RAFT_LEADER);
     if (raft_commit_index(c->r[1]) < raft_last_index(c->r[1]))
-        assert_int_equal(raft_change_membership(c->r[1], RAFT_PROMOTE, 4,
-                                                NULL),
+        assert_int_equal(raft_change_membership(c->r[1], RAFT_PROMOTE, 4, NULL),
                          K1S_EAGAIN);
     settle(c);
     uint64_t idx;
-    assert_int_equal(raft_change_membership(c->r[1], RAFT_PROMOTE, 4, &idx),
-                     0);
+    assert_int_equal(raft_change_membership(c->r[1], RAFT_PROMOTE, 4, &idx), 0);
     assert_true(raft_conf_is_voter(raft_conf(c->r[1]), 4));
     assert_int_equal(raft_change_membership(c->r[1], RAFT_PROMOTE, 5, NULL),
                      K1S_EBUSY);
     settle(c);
     assert_int_equal(raft_commit_index(c->r[1]), idx);
     assert_true(raft_conf_is_voter(raft_conf(c->r[5]), 4));
-    assert_int_equal(raft_change_membership(c->r[1], RAFT_REMOVE, 5, NULL),
-                     0);
+    assert_int_equal(raft_change_membership(c->r[1], RAFT_REMOVE, 5, NULL), 0);
     settle(c);
     assert_false(raft_conf_is_learner(raft_conf(c->r[1]), 5));
-    assert_int_equal(raft_change_membership(c->r[1], RAFT_ADD_LEARNER, 4,
-                                            NULL),
+    assert_int_equal(raft_change_membership(c->r[1], RAFT_ADD_LEARNER, 4, NULL),
                      K1S_EINVAL);
     cluster_free(c);
 }
@@ -864,8 +858,7 @@ static void removed_leader_steps_down(void **state)
     (void)state;
     struct cluster *c = cluster_new(3, 0, true, true);
     elect(c, 1);
-    assert_int_equal(raft_change_membership(c->r[1], RAFT_REMOVE, 1, NULL),
-                     0);
+    assert_int_equal(raft_change_membership(c->r[1], RAFT_REMOVE, 1, NULL), 0);
     settle(c);
     assert_int_equal(raft_role(c->r[1]), RAFT_FOLLOWER);
     isolate(c, 1, true);
@@ -889,8 +882,7 @@ static void lagging_follower_gets_chunked_snapshot(void **state)
     cfg.snapshot_threshold = 5;
     cfg.snapshot_chunk = 3;
     struct raft_snapshot_meta m = boot(3, 0);
-    assert_int_equal(raft_create(&cfg, NULL, &m, NULL, 0, NULL, 0, 0,
-                                 &c->r[1]),
+    assert_int_equal(raft_create(&cfg, NULL, &m, NULL, 0, NULL, 0, 0, &c->r[1]),
                      0);
     elect(c, 1);
     isolate(c, 3, true);
@@ -982,7 +974,8 @@ static void proposals_are_batched_and_pipelined(void **state)
     cluster_free(c);
 }
 
-/* --- Failure ------------------------------------------------------------------ */
+/* --- Failure
+ * ------------------------------------------------------------------ */
 
 static void bad_input_is_refused(void **state)
 {
