@@ -36,8 +36,8 @@
 
 enum pb_kind {
     PB_STRING,
-    PB_BYTES,   /* base64 string */
-    PB_INT,     /* int32/int64 varint */
+    PB_BYTES, /* base64 string */
+    PB_INT,   /* int32/int64 varint */
     PB_BOOL,
     PB_MSG,     /* nested object */
     PB_INLINE,  /* embedded struct: members go into the parent */
@@ -67,9 +67,12 @@ struct pb_msg {
     const struct pb_field *fields; /* ends with num 0 */
 };
 
-#define END {0, NULL, PB_STRING, 0, NULL}
-#define MSG(var, ...)                                                     \
-    static const struct pb_field var##_f[] = {__VA_ARGS__, END};          \
+#define END                                                                    \
+    {                                                                          \
+        0, NULL, PB_STRING, 0, NULL                                            \
+    }
+#define MSG(var, ...)                                                          \
+    static const struct pb_field var##_f[] = {__VA_ARGS__, END};               \
     static const struct pb_msg var = {#var, var##_f}
 
 /* ---- apimachinery ------------------------------------------------------ */
@@ -94,8 +97,7 @@ MSG(object_meta, {1, "name", PB_STRING, 0, NULL},
     {14, "finalizers", PB_STRING, F_REP, NULL});
 
 MSG(label_selector_requirement, {1, "key", PB_STRING, 0, NULL},
-    {2, "operator", PB_STRING, 0, NULL},
-    {3, "values", PB_STRING, F_REP, NULL});
+    {2, "operator", PB_STRING, 0, NULL}, {3, "values", PB_STRING, F_REP, NULL});
 
 MSG(label_selector, {1, "matchLabels", PB_MAP_STR, 0, NULL},
     {2, "matchExpressions", PB_MSG, F_REP, &label_selector_requirement});
@@ -133,8 +135,7 @@ MSG(env_var_source, {1, "fieldRef", PB_MSG, 0, &object_field_selector},
     {3, "configMapKeyRef", PB_MSG, 0, &key_selector},
     {4, "secretKeyRef", PB_MSG, 0, &key_selector});
 
-MSG(env_var, {1, "name", PB_STRING, 0, NULL},
-    {2, "value", PB_STRING, 0, NULL},
+MSG(env_var, {1, "name", PB_STRING, 0, NULL}, {2, "value", PB_STRING, 0, NULL},
     {3, "valueFrom", PB_MSG, 0, &env_var_source});
 
 MSG(container_port, {1, "name", PB_STRING, 0, NULL},
@@ -150,8 +151,7 @@ MSG(volume_mount, {1, "name", PB_STRING, 0, NULL},
 
 MSG(container, {1, "name", PB_STRING, 0, NULL},
     {2, "image", PB_STRING, 0, NULL}, {3, "command", PB_STRING, F_REP, NULL},
-    {4, "args", PB_STRING, F_REP, NULL},
-    {5, "workingDir", PB_STRING, 0, NULL},
+    {4, "args", PB_STRING, F_REP, NULL}, {5, "workingDir", PB_STRING, 0, NULL},
     {6, "ports", PB_MSG, F_REP, &container_port},
     {7, "env", PB_MSG, F_REP, &env_var},
     {8, "resources", PB_MSG, 0, &resource_requirements},
@@ -174,11 +174,9 @@ MSG(pod_spec, {2, "containers", PB_MSG, F_REP, &container},
     {6, "dnsPolicy", PB_STRING, 0, NULL},
     {7, "nodeSelector", PB_MAP_STR, 0, NULL},
     {8, "serviceAccountName", PB_STRING, 0, NULL},
-    {10, "nodeName", PB_STRING, 0, NULL},
-    {11, "hostNetwork", PB_BOOL, 0, NULL},
+    {10, "nodeName", PB_STRING, 0, NULL}, {11, "hostNetwork", PB_BOOL, 0, NULL},
     {15, "imagePullSecrets", PB_MSG, F_REP, &local_object_reference},
-    {16, "hostname", PB_STRING, 0, NULL},
-    {17, "subdomain", PB_STRING, 0, NULL},
+    {16, "hostname", PB_STRING, 0, NULL}, {17, "subdomain", PB_STRING, 0, NULL},
     {19, "schedulerName", PB_STRING, 0, NULL},
     {20, "initContainers", PB_MSG, F_REP, &container},
     {21, "automountServiceAccountToken", PB_BOOL, F_KEEP, NULL},
@@ -199,8 +197,7 @@ MSG(namespace, {1, "metadata", PB_MSG, 0, &object_meta},
     {2, "spec", PB_MSG, 0, &namespace_spec});
 
 MSG(config_map, {1, "metadata", PB_MSG, 0, &object_meta},
-    {2, "data", PB_MAP_STR, 0, NULL},
-    {3, "binaryData", PB_MAP_BYTES, 0, NULL},
+    {2, "data", PB_MAP_STR, 0, NULL}, {3, "binaryData", PB_MAP_BYTES, 0, NULL},
     {4, "immutable", PB_BOOL, F_KEEP, NULL});
 
 MSG(secret, {1, "metadata", PB_MSG, 0, &object_meta},
@@ -210,14 +207,12 @@ MSG(secret, {1, "metadata", PB_MSG, 0, &object_meta},
 
 MSG(service_port, {1, "name", PB_STRING, 0, NULL},
     {2, "protocol", PB_STRING, 0, NULL}, {3, "port", PB_INT, 0, NULL},
-    {4, "targetPort", PB_INTSTR, 0, NULL},
-    {5, "nodePort", PB_INT, 0, NULL},
+    {4, "targetPort", PB_INTSTR, 0, NULL}, {5, "nodePort", PB_INT, 0, NULL},
     {6, "appProtocol", PB_STRING, 0, NULL});
 
 MSG(service_spec, {1, "ports", PB_MSG, F_REP, &service_port},
-    {2, "selector", PB_MAP_STR, 0, NULL},
-    {3, "clusterIP", PB_STRING, 0, NULL}, {4, "type", PB_STRING, 0, NULL},
-    {5, "externalIPs", PB_STRING, F_REP, NULL},
+    {2, "selector", PB_MAP_STR, 0, NULL}, {3, "clusterIP", PB_STRING, 0, NULL},
+    {4, "type", PB_STRING, 0, NULL}, {5, "externalIPs", PB_STRING, F_REP, NULL},
     {7, "sessionAffinity", PB_STRING, 0, NULL},
     {8, "loadBalancerIP", PB_STRING, 0, NULL},
     {10, "externalName", PB_STRING, 0, NULL},
@@ -315,7 +310,8 @@ static const struct {
      &self_subject_access_review},
 };
 
-/* ---- wire format ---------------------------------------------------------- */
+/* ---- wire format ----------------------------------------------------------
+ */
 
 struct rd {
     const uint8_t *p, *end;
@@ -518,8 +514,8 @@ static int decode_map_entry(struct dec *d, struct rd r,
             val = f->kind == PB_MAP_QTY ? json_string("0") : json_string("");
         if (val == NULL)
             rv = nomem(d);
-        else if (json_object_set(map, key ? json_string_value(key) : "",
-                                 val) != 0)
+        else if (json_object_set(map, key ? json_string_value(key) : "", val) !=
+                 0)
             rv = nomem(d);
     }
     json_decref(key);
@@ -529,8 +525,7 @@ static int decode_map_entry(struct dec *d, struct rd r,
 
 /* Stores v under f->name in obj (appending for repeated fields). Takes
  * the reference. */
-static int put(struct dec *d, json_t *obj, const struct pb_field *f,
-               json_t *v)
+static int put(struct dec *d, json_t *obj, const struct pb_field *f, json_t *v)
 {
     json_t *arr;
 
@@ -611,17 +606,15 @@ static int decode_field(struct dec *d, struct rd *r, unsigned wt,
             json_object_update(sub, old);
     }
     {
-        static const struct pb_field qf[] = {
-            {1, "s", PB_STRING, 0, NULL}, {0, NULL, PB_STRING, 0, NULL}};
-        static const struct pb_field isf[] = {
-            {1, "type", PB_INT, 0, NULL},
-            {2, "intVal", PB_INT, 0, NULL},
-            {3, "strVal", PB_STRING, 0, NULL},
-            {0, NULL, PB_STRING, 0, NULL}};
-        static const struct pb_field tf[] = {
-            {1, "seconds", PB_INT, 0, NULL},
-            {2, "nanos", PB_INT, 0, NULL},
-            {0, NULL, PB_STRING, 0, NULL}};
+        static const struct pb_field qf[] = {{1, "s", PB_STRING, 0, NULL},
+                                             {0, NULL, PB_STRING, 0, NULL}};
+        static const struct pb_field isf[] = {{1, "type", PB_INT, 0, NULL},
+                                              {2, "intVal", PB_INT, 0, NULL},
+                                              {3, "strVal", PB_STRING, 0, NULL},
+                                              {0, NULL, PB_STRING, 0, NULL}};
+        static const struct pb_field tf[] = {{1, "seconds", PB_INT, 0, NULL},
+                                             {2, "nanos", PB_INT, 0, NULL},
+                                             {0, NULL, PB_STRING, 0, NULL}};
         static const struct pb_msg qm = {"Quantity", qf};
         static const struct pb_msg ism = {"IntOrString", isf};
         static const struct pb_msg tm = {"Time", tf};
@@ -703,10 +696,9 @@ static int decode_message(struct dec *d, struct rd r, const struct pb_msg *m,
 int api_protobuf_decode(const void *data, size_t len, json_t **ret,
                         char *errbuf, size_t errlen)
 {
-    static const struct pb_field tmf[] = {
-        {1, "apiVersion", PB_STRING, 0, NULL},
-        {2, "kind", PB_STRING, 0, NULL},
-        {0, NULL, PB_STRING, 0, NULL}};
+    static const struct pb_field tmf[] = {{1, "apiVersion", PB_STRING, 0, NULL},
+                                          {2, "kind", PB_STRING, 0, NULL},
+                                          {0, NULL, PB_STRING, 0, NULL}};
     static const struct pb_msg tm = {"TypeMeta", tmf};
     static const struct pb_field uf[] = {
         {1, "typeMeta", PB_MSG, 0, &tm},
@@ -753,10 +745,10 @@ int api_protobuf_decode(const void *data, size_t len, json_t **ret,
     rv = decode_message(&d, r, &um, unk, 0);
     if (rv != 0)
         goto err_after_unk;
-    av = json_string_value(json_object_get(
-        json_object_get(unk, "typeMeta"), "apiVersion"));
-    kind = json_string_value(json_object_get(
-        json_object_get(unk, "typeMeta"), "kind"));
+    av = json_string_value(
+        json_object_get(json_object_get(unk, "typeMeta"), "apiVersion"));
+    kind = json_string_value(
+        json_object_get(json_object_get(unk, "typeMeta"), "kind"));
     enc = json_string_value(json_object_get(unk, "contentEncoding"));
     if (av == NULL || kind == NULL) {
         rv = bad(&d, "envelope", "no apiVersion/kind in typeMeta");

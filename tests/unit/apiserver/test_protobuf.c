@@ -55,8 +55,7 @@ static void pb_msg(struct pb *p, unsigned num, const struct pb *m)
     pb_bytes(p, num, m->b, m->n);
 }
 
-static void pb_entry(struct pb *p, unsigned num, const char *k,
-                     const char *v)
+static void pb_entry(struct pb *p, unsigned num, const char *k, const char *v)
 {
     struct pb e = {.n = 0};
     pb_str(&e, 1, k);
@@ -270,11 +269,10 @@ static void service_job_namespace_serviceaccount(void **state)
     pb_msg(&spec, 1, &port);
     pb_msg(&raw, 2, &spec);
     envelope(&body, "v1", "Service", &raw);
-    json_decref(decode_ok(&body,
-                          "{\"apiVersion\":\"v1\",\"kind\":\"Service\","
-                          "\"metadata\":{\"name\":\"web\"},\"spec\":{"
-                          "\"ports\":[{\"port\":443,\"targetPort\":"
-                          "\"https\"}]}}"));
+    json_decref(decode_ok(&body, "{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+                                 "\"metadata\":{\"name\":\"web\"},\"spec\":{"
+                                 "\"ports\":[{\"port\":443,\"targetPort\":"
+                                 "\"https\"}]}}"));
 
     /* Job with backoffLimit 0 (a pointer) */
     raw.n = spec.n = 0;
@@ -352,8 +350,7 @@ static void delete_options_and_access_review(void **state)
     pb_str(&ra, 5, "pods");
     pb_msg(&spec, 1, &ra);
     pb_msg(&raw, 2, &spec);
-    envelope(&body, "authorization.k8s.io/v1", "SelfSubjectAccessReview",
-             &raw);
+    envelope(&body, "authorization.k8s.io/v1", "SelfSubjectAccessReview", &raw);
     json_decref(decode_ok(&body,
                           "{\"apiVersion\":\"authorization.k8s.io/v1\","
                           "\"kind\":\"SelfSubjectAccessReview\",\"spec\":{"
