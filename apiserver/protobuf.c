@@ -463,8 +463,10 @@ static int decode_map_entry(struct dec *d, struct rd r,
     int rv = 0;
 
     while (r.p < r.end && rv == 0) {
-        if (!read_tag(&r, &num, &wt))
-            return bad(d, f->name, "malformed map entry");
+        if (!read_tag(&r, &num, &wt)) {
+            rv = bad(d, f->name, "malformed map entry");
+            break;
+        }
         if ((num == 1 || num == 2) && wt != 2) {
             rv = bad(d, f->name, "wrong wire type in map entry");
             break;

@@ -404,6 +404,17 @@ static void malformed_bodies(void **state)
     envelope(&body, "v1", "ConfigMap", &raw);
     decode_fails(body.b, body.n, K1S_EBADREQ, "wrong wire type");
 
+    /* a map entry whose second tag is malformed (after its key) */
+    raw.n = 0;
+    meta(&m, "x", "");
+    {
+        static const uint8_t entry[] = {0x0a, 0x01, 'k', 0x03};
+        pb_bytes(&m, 11, entry, sizeof entry);
+    }
+    pb_msg(&raw, 1, &m);
+    envelope(&body, "v1", "ConfigMap", &raw);
+    decode_fails(body.b, body.n, K1S_EBADREQ, "malformed map entry");
+
     /* a string that is not UTF-8 */
     raw.n = 0;
     meta(&m, "\xff\xfe", "");

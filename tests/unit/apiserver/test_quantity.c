@@ -108,6 +108,17 @@ static void canonical_binary_si(void **state)
     canon("1.5Ki", "1536");    /* 1536 has no whole Ki power of 1024 */
     canon("0.3Ki", "307200m"); /* not integral: decimal SI */
     canon("1Ei", "1Ei");
+    /* integral but not a whole power of 1024: digits without suffix (the
+     * canonical form is then not a fixed point, exactly as in Kubernetes:
+     * "832000" reparses as decimal SI and prints "832k") */
+    {
+        struct api_quantity q;
+        char out[64];
+        assert_int_equal(api_quantity_parse("812.5Ki", &q), 0);
+        assert_true(api_quantity_format(&q, out, sizeof out) > 0);
+        assert_string_equal(out, "832000");
+        assert_int_equal(api_quantity_value(&q), 832000);
+    }
 }
 
 static void canonical_decimal_exponent(void **state)
