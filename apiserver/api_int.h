@@ -301,6 +301,25 @@ int api_json_decode(const char *data, size_t len, json_t **ret, char *errbuf,
 /* Compact dump, new heap string. */
 char *api_json_dump(const json_t *v, size_t *ret_len);
 
+/* --- selectors (sel.c) ---------------------------------------------- */
+/* Parses labelSelector / fieldSelector (either may be NULL or ""): *ls and
+ * *fs are NULL when absent. K1S_EBADREQ with Kubernetes's message. */
+int api_sel_parse(const struct api_resource *res, const char *label,
+                  const char *field, void **ret_ls, void **ret_fs,
+                  char *errbuf, size_t errlen);
+bool api_sel_match(const void *ls, const void *fs, const json_t *obj);
+/* The name a field selector pins (metadata.name=X), or NULL. */
+const char *api_sel_name(const void *fs);
+void api_sel_free(void *ls, void *fs);
+
+/* --- objects (objects.c) ------------------------------------------------ */
+/* The object stored at kv, with metadata.resourceVersion from its mod_rev
+ * (or `rev` if non-zero, for DELETED events). New reference or NULL. */
+struct store_kv;
+json_t *api_obj_from_kv(const struct store_kv *kv, int64_t rev);
+/* The list kind's apiVersion/kind for res ("v1", "PodList"). */
+void api_set_rv(json_t *obj, int64_t rev);
+
 /* --- watch (watch.c) ------------------------------------------------- */
 struct api_watch_opts {
     const struct api_resource *res;
@@ -347,6 +366,7 @@ struct api_watcher {
     int64_t deadline_ns;
     int64_t next_bookmark_ns;
     bool header_sent; /* Table columnDefinitions sent */
+    bool more;        /* pump stopped with events still queued */
     atomic_bool ended;
     atomic_bool end_requested;
     bool finished;

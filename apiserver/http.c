@@ -130,6 +130,11 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *out, size_t max)
             pthread_mutex_unlock(&w->mu);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
+        if (w->more) {
+            /* nothing matched in a full batch: come back at once */
+            pthread_mutex_unlock(&w->mu);
+            return 0;
+        }
         if (w->http_idle || round > 8) {
             w->suspended = true;
             MHD_suspend_connection(w->conn);
