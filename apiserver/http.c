@@ -180,7 +180,11 @@ static enum MHD_Result queue_watch(struct api_server *srv,
     enum MHD_Result ret;
 
     o->watcher = NULL; /* the response owns it now */
+    pthread_mutex_lock(&w->mu);
     w->conn = conn;
+    w->wake = watch_wake;
+    w->wake_arg = w;
+    pthread_mutex_unlock(&w->mu);
     pthread_mutex_lock(&srv->watch_mu);
     w->next = srv->watchers;
     w->prev = NULL;

@@ -35,13 +35,10 @@
 #include "lib/version.h"
 #include "store/store.h"
 
+/* Until the apilibs helper's strategic merge patch is linked in, a weak
+ * reference lets SMP fall back to a JSON merge patch. */
 #if API_HAVE_PATCH
 #pragma weak api_strategic_merge_patch
-#pragma weak api_json_patch
-#pragma weak api_merge_patch
-#endif
-#if API_HAVE_PROTOBUF
-#pragma weak api_protobuf_decode
 #endif
 
 #define PATCH_RETRIES 8
@@ -241,15 +238,12 @@ int api_decode_body(struct api_ctx *c, json_t **ret)
     }
     if (ctype_is(r->content_type, "application/vnd.kubernetes.protobuf")) {
 #if API_HAVE_PROTOBUF
-        if (api_protobuf_decode != NULL) {
-            rv = api_protobuf_decode(r->body, r->body_len, ret, err,
-                                     sizeof err);
-            if (rv != 0) {
-                api_resp_status(c->o, rv, NULL, "%s", err);
-                return rv;
-            }
-            return 0;
+        rv = api_protobuf_decode(r->body, r->body_len, ret, err, sizeof err);
+        if (rv != 0) {
+            api_resp_status(c->o, rv, NULL, "%s", err);
+            return rv;
         }
+        return 0;
 #endif
         api_resp_status(c->o, K1S_EMEDIA, NULL,
                         "the body of the request was in an unknown format - "
@@ -1025,20 +1019,18 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
 #if API_HAVE_PATCH
     switch (type) {
     case P_MERGE:
-        if (api_merge_patch)
-            rv = api_merge_patch(doc, patch, ret, err, sizeof err);
+        rv = api_merge_patch(doc, patch, ret, err, sizeof err);
         break;
     case P_SMP:
     case P_APPLY:
         if (api_strategic_merge_patch)
             rv = api_strategic_merge_patch(doc, patch, gv, kind, ret, err,
                                            sizeof err);
-        else if (api_merge_patch)
+        else
             rv = api_merge_patch(doc, patch, ret, err, sizeof err);
         break;
     case P_JSON:
-        if (api_json_patch)
-            rv = api_json_patch(doc, patch, ret, err, sizeof err);
+        rv = api_json_patch(doc, patch, ret, err, sizeof err);
         break;
     default:
         break;
