@@ -35,11 +35,6 @@
 #include "lib/version.h"
 #include "store/store.h"
 
-/* Until the apilibs helper's strategic merge patch is linked in, a weak
- * reference lets SMP fall back to a JSON merge patch. */
-#if API_HAVE_PATCH
-#pragma weak api_strategic_merge_patch
-#endif
 
 #define PATCH_RETRIES 8
 
@@ -1023,11 +1018,8 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
         break;
     case P_SMP:
     case P_APPLY:
-        if (api_strategic_merge_patch)
-            rv = api_strategic_merge_patch(doc, patch, gv, kind, ret, err,
-                                           sizeof err);
-        else
-            rv = api_merge_patch(doc, patch, ret, err, sizeof err);
+        rv = api_strategic_merge_patch(doc, patch, gv, kind, ret, err,
+                                       sizeof err);
         break;
     case P_JSON:
         rv = api_json_patch(doc, patch, ret, err, sizeof err);

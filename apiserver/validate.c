@@ -21,9 +21,6 @@
 #include "apiserver/api_int.h"
 #include "lib/err.h"
 
-#if API_HAVE_QUANTITY
-#pragma weak api_quantity_parse
-#endif
 
 /* --- causes ------------------------------------------------------------- */
 
@@ -336,27 +333,8 @@ static void set_default(json_t *o, const char *key, json_t *v)
 
 static bool quantity_ok(const char *s)
 {
-#if API_HAVE_QUANTITY
-    if (api_quantity_parse) {
-        struct api_quantity q;
-        return api_quantity_parse(s, &q) == 0;
-    }
-#endif
-    /* fallback: digits, optional fraction, optional suffix */
-    const char *p = s;
-    if (*p == '+' || *p == '-')
-        p++;
-    if (!isdigit((unsigned char)*p) && *p != '.')
-        return false;
-    while (isdigit((unsigned char)*p) || *p == '.')
-        p++;
-    static const char *const suf[] = {"",  "m",  "k",  "M",  "G",  "T", "P",
-                                      "E", "Ki", "Mi", "Gi", "Ti", "Pi",
-                                      "Ei", "n", "u", NULL};
-    for (size_t i = 0; suf[i]; i++)
-        if (strcmp(p, suf[i]) == 0)
-            return true;
-    return (*p == 'e' || *p == 'E') && p[1] != '\0';
+    struct api_quantity q;
+    return api_quantity_parse(s, &q) == 0;
 }
 
 /* --- pods ------------------------------------------------------------- */
