@@ -315,8 +315,23 @@ static int check_type(struct api_ctx *c, json_t *obj, const char *want_kind,
                         av ? av : "", want_gv, kind ? kind : "", want_kind);
         return K1S_EBADREQ;
     }
-    json_object_set_new(obj, "kind", json_string(want_kind));
-    json_object_set_new(obj, "apiVersion", json_string(want_gv));
+    /* apiVersion, kind and metadata first, as Kubernetes writes them */
+    json_t *tmp = json_object();
+    const char *k;
+    json_t *v;
+    json_object_set_new(tmp, "apiVersion", json_string(want_gv));
+    json_object_set_new(tmp, "kind", json_string(want_kind));
+    if (json_object_get(obj, "metadata"))
+        json_object_set(tmp, "metadata", json_object_get(obj, "metadata"));
+    json_object_foreach(obj, k, v)
+    {
+        if (strcmp(k, "apiVersion") != 0 && strcmp(k, "kind") != 0 &&
+            strcmp(k, "metadata") != 0)
+            json_object_set(tmp, k, v);
+    }
+    json_object_clear(obj);
+    json_object_update(obj, tmp);
+    json_decref(tmp);
     return 0;
 }
 

@@ -357,6 +357,20 @@ static void defaults_container(json_t *c)
                     json_string(latest ? "Always" : "IfNotPresent"));
     }
     set_default(c, "resources", json_object());
+    static const char *const probes[] = {"livenessProbe", "readinessProbe",
+                                         "startupProbe"};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *pr = json_object_get(c, probes[k]);
+        if (!json_is_object(pr))
+            continue;
+        set_default(pr, "timeoutSeconds", json_integer(1));
+        set_default(pr, "periodSeconds", json_integer(10));
+        set_default(pr, "successThreshold", json_integer(1));
+        set_default(pr, "failureThreshold", json_integer(3));
+        if (json_is_object(json_object_get(pr, "httpGet")))
+            set_default(json_object_get(pr, "httpGet"), "scheme",
+                        json_string("HTTP"));
+    }
     json_array_foreach(json_object_get(c, "ports"), i, p)
     {
         if (json_is_object(p))
