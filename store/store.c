@@ -530,12 +530,12 @@ static void leave(struct store *s)
 
 int64_t store_revision(struct store *s)
 {
-    return store_state_revision(s->state);
+    return s != NULL ? store_state_revision(s->state) : 0;
 }
 
 int64_t store_compact_revision(struct store *s)
 {
-    return store_state_compact(s->state);
+    return s != NULL ? store_state_compact(s->state) : 0;
 }
 
 int store_get(struct store *s, const char *key, struct store_kv *ret,
