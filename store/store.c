@@ -39,7 +39,9 @@
  * The log keeps at least LOG_KEEP applied entries; once LOG_COMPACT_EVERY
  * more have accumulated, the log thread fsyncs the state database (whose
  * commits are not synced) and compacts that prefix away. Rarely, because
- * that fsync may have many megabytes to write.
+ * that fsync may have many megabytes to write. Entries can be large, so
+ * LOG_COMPACT_BYTES appended also trigger a compaction, of every applied
+ * entry: the log's size stays bounded in bytes too.
  *
  * Shutdown: store_close sets `stopping`; queued and later writes fail with
  * K1S_ESHUTDOWN, reads in progress finish, batches already appended are
@@ -56,6 +58,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -68,6 +72,7 @@
 #define BATCH_MAX_BYTES (16u * 1024 * 1024)
 #define LOG_KEEP 4096
 #define LOG_COMPACT_EVERY 65536
+#define LOG_COMPACT_BYTES (64u * 1024 * 1024)
 #define REPLAY_BYTES (4u * 1024 * 1024)
 
 struct store_req {
@@ -117,7 +122,8 @@ struct store {
 
     /* log thread only */
     uint64_t next_index;
-    uint64_t log_keep, log_compact_every;
+    uint64_t log_keep, log_compact_every, log_compact_bytes;
+    uint64_t log_bytes; /* appended since the last compaction */
     /* apply thread only */
     struct store_apply_result res[WRITER_BATCH];
     struct store_sevent *evs[WRITER_BATCH];
@@ -161,13 +167,19 @@ static void maybe_compact_log(struct store *s)
     uint64_t first = store_log_first_index(s->log);
     uint64_t applied = store_state_applied(s->state);
     uint64_t term;
+    bool by_count, by_bytes;
     int rv;
 
-    if (applied < first ||
-        applied - first + 1 < s->log_keep + s->log_compact_every)
+    if (applied < first)
+        return;
+    by_count = applied - first + 1 >= s->log_keep + s->log_compact_every;
+    by_bytes = s->log_bytes >= s->log_compact_bytes;
+    if (!by_count && !by_bytes)
         return;
     memset(&meta, 0, sizeof meta);
-    meta.index = applied - s->log_keep;
+    /* Past the byte limit nothing applied is kept: entries may be large,
+     * and the state database has them all. */
+    meta.index = by_bytes ? applied : applied - s->log_keep;
     rv = store_log_term(s->log, meta.index, &term);
     if (rv == 0)
         rv = store_state_sync(s->state);
@@ -178,6 +190,8 @@ static void maybe_compact_log(struct store *s)
     if (rv != 0)
         log_warn("store: compacting the log up to %llu: %s",
                  (unsigned long long)meta.index, err_str(rv));
+    else
+        s->log_bytes = 0;
 }
 
 /* Log stage: encodes the batch and appends it (one fsync). */
@@ -209,6 +223,7 @@ static int log_batch(struct store *s, struct batch *b)
         return rv;
     }
     s->next_index += b->n;
+    s->log_bytes += total;
     atomic_fetch_add(&s->stat_appends, 1);
     atomic_fetch_add(&s->stat_entries, b->n);
     return 0;
@@ -685,6 +700,17 @@ static int recover(struct store *s, const char *log_path,
     return 0;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation,
+ * shared by the log, apply, checkpoint and reader threads; k1s never reads
+ * them. Must precede SQLite's initialisation (a later call is refused,
+ * harmlessly). */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open_ex(const struct store_config *cfg,
                   const struct store_test_config *tcfg,
                   struct store **ret_store, char *errbuf, size_t errlen)
@@ -699,6 +725,7 @@ int store_open_ex(const struct store_config *cfg,
         errlen = sizeof dummy;
     }
     errbuf[0] = '\0';
+    pthread_once(&sqlite_once, sqlite_configure);
     if (cfg == NULL || cfg->dir == NULL || ret_store == NULL) {
         snprintf(errbuf, errlen, "store: no directory given");
         return K1S_EINVAL;
@@ -760,6 +787,9 @@ int store_open_ex(const struct store_config *cfg,
     s->log_compact_every = tcfg && tcfg->log_compact_every
                                ? tcfg->log_compact_every
                                : LOG_COMPACT_EVERY;
+    s->log_compact_bytes = tcfg && tcfg->log_compact_bytes
+                               ? tcfg->log_compact_bytes
+                               : LOG_COMPACT_BYTES;
     rv = store_hub_create(s, cfg->watch_queue_max, &s->hub);
     if (rv != 0)
         goto err;

@@ -202,6 +202,7 @@ struct store_test_config {
     uint32_t state_ckpt_pages;  /* WAL pages before a checkpoint (0: 10000) */
     uint64_t log_keep;          /* applied entries the log keeps (0: 4096) */
     uint64_t log_compact_every; /* compact once this many more (0: 65536) */
+    uint64_t log_compact_bytes; /* ... or this many bytes (0: 64 MiB) */
 };
 
 int store_open_ex(const struct store_config *cfg,

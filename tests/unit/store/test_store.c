@@ -912,6 +912,47 @@ static void background_checkpoints_keep_the_wal_bounded(void **state)
     assert_int_equal(store_revision(f->s), 601);
 }
 
+/* The log is compacted by bytes as well as by entries: large values do not
+ * pile up in it. */
+static void log_is_compacted_by_bytes(void **state)
+{
+    struct fixture *f = *state;
+    struct store_test_config t = {.log_compact_bytes = 1024 * 1024};
+    char err[512], key[32], path[256];
+    size_t len = 256 * 1024;
+    char *val = malloc(len);
+    struct store_log *log;
+    uint64_t first;
+
+    assert_non_null(val);
+    memset(val, 'L', len);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_open_ex(&f->cfg, &t, &f->s, err, sizeof err), 0);
+    for (int i = 0; i < 20; i++) { /* 5 MiB */
+        snprintf(key, sizeof key, "/lb/%d", i);
+        assert_int_equal(store_create(f->s, key, val, len, NULL), 0);
+    }
+    store_close(f->s);
+    f->s = NULL;
+    snprintf(path, sizeof path, "%s/log.db", f->dir);
+    assert_int_equal(store_log_open(path, &log, err, sizeof err), 0);
+    first = store_log_first_index(log);
+    store_log_close(log);
+    /* at most ~1 MiB of entries (4 of 256 KiB) and the last batch remain */
+    assert_true(first >= 20 - 5);
+    assert_int_equal(open_store(f), 0);
+    assert_int_equal(store_revision(f->s), 21);
+    snprintf(key, sizeof key, "/lb/%d", 0);
+    {
+        struct store_kv kv;
+        assert_int_equal(store_get(f->s, key, &kv, NULL), 0);
+        assert_int_equal(kv.value_len, len);
+        store_kv_clear(&kv);
+    }
+    free(val);
+}
+
 /* --- Failure ----------------------------------------------------------- */
 
 static void create_existing_is_eexist(void **state)
@@ -1265,6 +1306,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             background_checkpoints_keep_the_wal_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(log_is_compacted_by_bytes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_everything, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
