@@ -282,17 +282,21 @@ static void queue_push(struct store_hub *h, struct store_watch *w,
 }
 
 /* Adds `w` to the callback list (in_cb keeps it alive). */
+/* Pins `w` (in_cb keeps it alive) for run_cbs, which wakes its waiters and
+ * calls its callback with the lock dropped: a waiter woken under the lock
+ * would only block on it again. */
 static void collect_cb(struct store_hub *h, struct store_watch *w)
 {
-    if (w->waiters > 0)
-        pthread_cond_broadcast(&w->cond);
-    if (w->notify == NULL)
+    if (w->notify == NULL && w->waiters == 0)
         return;
     if (h->ncbs == h->cbcap) {
         size_t ncap = h->cbcap ? h->cbcap * 2 : 16;
         struct store_watch **n = realloc(h->cbs, ncap * sizeof *n);
-        if (n == NULL)
-            return; /* the waiter was woken; the callback is lost */
+        if (n == NULL) {
+            /* no memory to defer: wake now; the callback is lost */
+            pthread_cond_broadcast(&w->cond);
+            return;
+        }
         h->cbs = n;
         h->cbcap = ncap;
     }
@@ -300,8 +304,8 @@ static void collect_cb(struct store_hub *h, struct store_watch *w)
     h->cbs[h->ncbs++] = w;
 }
 
-/* Calls the collected callbacks with no lock held. Called with h->mu
- * held; returns with it held. */
+/* Wakes the collected watchers' waiters and calls their callbacks, with
+ * no lock held. Called with h->mu held; returns with it held. */
 static void run_cbs(struct store_hub *h)
 {
     size_t n = h->ncbs;
@@ -315,12 +319,15 @@ static void run_cbs(struct store_hub *h)
     tl_cb_hub = h;
     for (size_t i = 0; i < n; i++) {
         struct store_watch *w = h->cbs[i];
-        bool skip;
+        bool skip, wake;
 
         pthread_mutex_lock(&h->mu);
         skip = w->canceled;
+        wake = w->waiters > 0;
         pthread_mutex_unlock(&h->mu);
-        if (!skip)
+        if (wake)
+            pthread_cond_broadcast(&w->cond);
+        if (!skip && w->notify != NULL)
             w->notify(w, w->arg);
     }
     tl_cb_hub = NULL;
