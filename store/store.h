@@ -66,6 +66,9 @@ struct store_config {
 #define STORE_DEFAULT_WATCH_QUEUE 10000
 /* Largest value accepted by a write; larger is K1S_ETOOLARGE. */
 #define STORE_MAX_VALUE (8u * 1024 * 1024)
+/* Longest key (bytes, without the NUL); an empty or longer key (or list
+ * prefix) is K1S_EINVAL. */
+#define STORE_MAX_KEY 4096
 
 struct store_kv {
     char *key;   /* heap, NUL-terminated */
@@ -106,8 +109,9 @@ typedef void (*store_watch_notify_cb)(struct store_watch *w, void *arg);
  * Opens (creating if needed) the store in cfg->dir, replays the log entries
  * the state machine has not applied yet, and starts the store's threads.
  * Errors: K1S_ECORRUPT (a database that is not a valid store; the message
- * names the file), K1S_EIO, K1S_ENOMEM. On failure `errbuf` (may be NULL)
- * holds a message that explains itself.
+ * names the file), K1S_EBUSY (another process has the directory open),
+ * K1S_EIO, K1S_ENOMEM. On failure `errbuf` (may be NULL) holds a message
+ * that explains itself.
  */
 int store_open(const struct store_config *cfg, struct store **ret_store,
                char *errbuf, size_t errlen);

@@ -31,9 +31,6 @@
 #include "store/log.h"
 #include "store/store.h"
 
-/* Longest key accepted (bytes, without the NUL); longer is K1S_EINVAL. */
-#define STORE_MAX_KEY 4096
-
 /* --- crc32c.c ---------------------------------------------------------- */
 
 /* CRC32C (Castagnoli, RFC 3720 appendix B.4) of `len` bytes, continuing
