@@ -292,14 +292,34 @@ int main(int argc, char **argv)
     printf("# bench_store: %s %.1f (K1S_BENCH_DIR=%s), %ld cores, "
            "value %d B, %.1f s per run\n",
            argv[0], secs, base, sysconf(_SC_NPROCESSORS_ONLN), VALUE_LEN, secs);
-    reference(base, secs, &ref_rate, &ref_p50, &ref_p99);
-    printf("\n| what | writes/s median (min–max of %d) | p50 µs | p99 µs | "
-           "writes per fsync | × reference |\n",
-           repeats);
-    printf("|---|---:|---:|---:|---:|---:|\n");
-    printf("| reference: write(256 B) + fdatasync (fsyncs/s) | %.0f | %.0f | "
-           "%.0f | 1 | 1.0 |\n",
-           ref_rate, ref_p50, ref_p99);
+    {
+        /* The disk is shared and its fsync time wanders: the reference is
+         * the median of `repeats` runs too. */
+        double rates[16], p50s[16], p99s[16];
+        int order[16];
+        for (int k = 0; k < repeats; k++) {
+            reference(base, secs / 2, &rates[k], &p50s[k], &p99s[k]);
+            order[k] = k;
+        }
+        for (int a = 0; a < repeats; a++)
+            for (int b = a + 1; b < repeats; b++)
+                if (rates[order[b]] < rates[order[a]]) {
+                    int t = order[a];
+                    order[a] = order[b];
+                    order[b] = t;
+                }
+        ref_rate = rates[order[repeats / 2]];
+        ref_p50 = p50s[order[repeats / 2]];
+        ref_p99 = p99s[order[repeats / 2]];
+        printf("\n| what | writes/s median (min–max of %d) | p50 µs | p99 µs "
+               "| writes per fsync | × reference |\n",
+               repeats);
+        printf("|---|---:|---:|---:|---:|---:|\n");
+        printf("| reference: write(256 B) + fdatasync (fsyncs/s) | %.0f "
+               "(%.0f–%.0f) | %.0f | %.0f | 1 | 1.0 |\n",
+               ref_rate, rates[order[0]], rates[order[repeats - 1]], ref_p50,
+               ref_p99);
+    }
     fflush(stdout);
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         struct result rs[16], r;
@@ -324,8 +344,8 @@ int main(int argc, char **argv)
                r.rate / ref_rate, r.errors ? " (errors!)" : "");
         fflush(stdout);
     }
-    printf("\n| watch delivery (commit → watcher) | events | p50 µs | "
-           "p99 µs |\n");
+    printf("\n| watch delivery (state commit → watcher has it) | events | "
+           "p50 µs | p99 µs |\n");
     printf("|---|---:|---:|---:|\n");
     for (int nw = 1; nw <= 16; nw += 15) {
         double p50, p99;
