@@ -1236,7 +1236,7 @@ static void close_fails_pending_and_later_calls(void **state)
     struct notified n = {PTHREAD_MUTEX_INITIALIZER, 0};
     struct stopper st[4];
     pthread_t t[4];
-    struct store_watch *w;
+    struct store_watch *w, *ws;
     struct store_event ev[4];
     struct store_kv kv;
     struct store_list l;
@@ -1251,9 +1251,10 @@ static void close_fails_pending_and_later_calls(void **state)
         st[i].last_rv = 0;
         pthread_create(&t[i], NULL, write_until_shutdown, &st[i]);
     }
-    /* wait (bounded) until the writers are under way */
-    for (int i = 0; i < 2000 && store_revision(f->s) < 50; i++)
-        usleep(1000);
+    /* wait (bounded) until the writers are under way: a watcher on their
+     * keys has something to poll */
+    assert_int_equal(store_watch(f->s, "/stop/", 0, NULL, NULL, &ws), 0);
+    assert_int_equal(store_watch_wait(ws, 5000), 0);
     store_stop(f->s);
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
@@ -1274,6 +1275,7 @@ static void close_fails_pending_and_later_calls(void **state)
     f->s = NULL;
     /* a watcher may be cancelled after the store is closed */
     store_watch_cancel(w);
+    store_watch_cancel(ws);
 }
 
 int main(void)
