@@ -495,6 +495,27 @@ static void watch_catch_up_filters_by_prefix(void **state)
     store_watch_cancel(w);
 }
 
+static void watch_from_a_future_revision_skips_up_to_it(void **state)
+{
+    struct fixture *f = *state;
+    struct store_watch *w;
+    struct store_event ev[8];
+    int64_t rev = store_revision(f->s);
+    char key[32];
+
+    assert_int_equal(store_watch(f->s, "/fu/", rev + 3, NULL, NULL, &w), 0);
+    for (int i = 1; i <= 5; i++) {
+        snprintf(key, sizeof key, "/fu/%d", i);
+        put(f->s, key, "x");
+    }
+    take(w, ev, 2);
+    assert_int_equal(ev[0].kv.mod_rev, rev + 4);
+    assert_int_equal(ev[1].kv.mod_rev, rev + 5);
+    clear_events(ev, 2);
+    assert_int_equal(store_watch_poll(w, ev, 8), 0);
+    store_watch_cancel(w);
+}
+
 struct notified {
     pthread_mutex_t mu;
     int calls;
@@ -1302,6 +1323,8 @@ int main(void)
             list_at_each_old_revision_sees_that_state, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_catch_up_filters_by_prefix, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            watch_from_a_future_revision_skips_up_to_it, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_notify_callback_runs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(callback_may_poll_and_cancel, setup,
