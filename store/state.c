@@ -274,20 +274,23 @@ static int state_load_meta(struct store_state *st)
 
 /* --- checkpoints ------------------------------------------------------ */
 
-/* The checkpointer starts once the WAL holds this many pages; it runs
- * PASSIVE checkpoints (never waiting for readers or the writer). Past
- * ten times that (it fell behind, or readers kept the WAL from being
- * reset) the apply thread checkpoints inline with RESTART, which waits for
- * readers so that the WAL starts over: the file stays bounded. 10,000
- * pages between checkpoints let a hot kv page be copied once rather than
- * once per write. */
+/* The checkpointer starts once the WAL holds CKPT_PAGES pages; it runs
+ * PASSIVE checkpoints, never waiting for readers or the writer, and the WAL
+ * starts over from its beginning when a writer finds it all copied back —
+ * which happens in the writer's idle moments. Under writes without a pause
+ * it never is, so at twice the threshold the apply thread checkpoints
+ * inline with RESTART (waiting for readers, not for more writes) and the
+ * next write starts the WAL over; journal_size_limit then cuts the file
+ * back. 10,000 pages between checkpoints let a hot kv page be copied once
+ * rather than once per write. If RESTART is busy (the checkpointer is at
+ * work), the next commit tries again. */
 #define CKPT_PAGES 10000
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
 {
     struct store_state *st = arg;
 
-    if (npages >= st->ckpt_pages * 10) {
+    if (npages >= st->ckpt_pages * 2) {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL,
                                   NULL);
     } else if (npages >= st->ckpt_pages) {
@@ -406,9 +409,16 @@ int store_state_open(const struct store_state_config *cfg,
         rv = exec(st->db, "PRAGMA synchronous = NORMAL");
     if (rv == 0)
         rv = exec(st->db, "PRAGMA cache_size = -32768");
-    /* Checkpoints run on the checkpointer thread (wal_hook below). */
+    /* Checkpoints run on the checkpointer thread (wal_hook below). When
+     * the WAL starts over, a file that grew past twice the checkpoint
+     * threshold (the checkpointer fell behind) is cut back. */
     if (rv == 0)
         rv = exec(st->db, "PRAGMA wal_autocheckpoint = 0");
+    if (rv == 0) {
+        snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %lld",
+                 (long long)st->ckpt_pages * 2 * 4096);
+        rv = exec(st->db, sql);
+    }
     if (rv == 0 && cfg->max_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", cfg->max_pages);
         rv = exec(st->db, sql);

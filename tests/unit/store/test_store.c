@@ -923,12 +923,13 @@ static void background_checkpoints_keep_the_wal_bounded(void **state)
     atomic_store(&r.stop, true);
     pthread_join(th, NULL);
     assert_int_equal(r.errors, 0);
-    /* 600 writes of 1 KiB values and their history wrote well over 200
-     * pages; the hard limit (10 x 20 pages) and the checkpointer keep the
-     * WAL from holding them all */
+    /* 600 writes of 1 KiB values and their history put ~3100 pages in a
+     * WAL that is never checkpointed; the checkpointer (from 20 pages), the
+     * inline RESTART (from 40) and the size limit on restart (40 pages)
+     * keep it a small fraction of that, also when the machine is loaded */
     snprintf(path, sizeof path, "%s/state.db-wal", f->dir);
     assert_int_equal(stat(path, &sb), 0);
-    assert_true(sb.st_size < 400 * 4096);
+    assert_true(sb.st_size < 1000 * 4096);
     reopen(f);
     assert_int_equal(store_revision(f->s), 601);
 }
