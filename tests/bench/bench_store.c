@@ -17,9 +17,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
@@ -274,6 +276,66 @@ static void run_watch(const char *base, int nw, double secs, double *p50,
     rm_store(dir);
 }
 
+/* --- reference: thread wake-up latency ------------------------------- */
+
+/* The scheduler's own noise floor in the same run: a producer sleeps about
+ * as long as an fsync, stamps the time and signals a condition variable; a
+ * consumer measures stamp → awake. No store involved. */
+struct wake {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t stamp;
+    bool stop;
+    int64_t *lat;
+    size_t n, cap;
+};
+
+static void *wake_consumer(void *arg)
+{
+    struct wake *k = arg;
+
+    pthread_mutex_lock(&k->mu);
+    while (!k->stop) {
+        while (k->stamp == 0 && !k->stop)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->stamp != 0 && k->n < k->cap)
+            k->lat[k->n++] = clock_mono_ns() - k->stamp;
+        k->stamp = 0;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+static void run_wake_reference(double secs, double *p50, double *p99)
+{
+    struct wake k = {.cap = 1000000};
+    struct timespec ts = {0, 150000};
+    int64_t end = clock_mono_ns() + (int64_t)(secs * 1e9);
+    pthread_t th;
+
+    pthread_mutex_init(&k.mu, NULL);
+    pthread_cond_init(&k.cv, NULL);
+    k.lat = malloc(sizeof(int64_t) * k.cap);
+    pthread_create(&th, NULL, wake_consumer, &k);
+    while (clock_mono_ns() < end) {
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&k.mu);
+        k.stamp = clock_mono_ns();
+        pthread_cond_signal(&k.cv);
+        pthread_mutex_unlock(&k.mu);
+    }
+    pthread_mutex_lock(&k.mu);
+    k.stop = true;
+    pthread_cond_signal(&k.cv);
+    pthread_mutex_unlock(&k.mu);
+    pthread_join(th, NULL);
+    *p50 = pct(k.lat, k.n, 0.50);
+    *p99 = pct(k.lat, k.n, 0.99);
+    free(k.lat);
+    pthread_mutex_destroy(&k.mu);
+    pthread_cond_destroy(&k.cv);
+}
+
 int main(int argc, char **argv)
 {
     const char *base = getenv("K1S_BENCH_DIR");
@@ -349,6 +411,26 @@ int main(int argc, char **argv)
            "p50 µs | p99 µs median (min–max of %d) |\n",
            repeats);
     printf("|---|---:|---:|---:|\n");
+    {
+        double p50[16], p99[16], lo = 0, hi = 0;
+        int order[16];
+        for (int k = 0; k < repeats; k++) {
+            run_wake_reference(secs / 2, &p50[k], &p99[k]);
+            order[k] = k;
+        }
+        for (int a = 0; a < repeats; a++)
+            for (int b = a + 1; b < repeats; b++)
+                if (p99[order[b]] < p99[order[a]]) {
+                    int t = order[a];
+                    order[a] = order[b];
+                    order[b] = t;
+                }
+        lo = p99[order[0]];
+        hi = p99[order[repeats - 1]];
+        printf("| reference: thread wake-up, no store | - | %.0f | %.0f "
+               "(%.0f–%.0f) |\n",
+               p50[order[repeats / 2]], p99[order[repeats / 2]], lo, hi);
+    }
     for (int nw = 1; nw <= 16; nw += 15) {
         double p50[16], p99[16];
         size_t n[16];
