@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -309,6 +310,11 @@ static void *ckpt_main(void *arg)
     struct store_state *st = arg;
 
     pthread_setname_np(pthread_self(), "store-ckpt");
+    /* Copying pages back can wait; the apply thread and the watchers it
+     * wakes cannot. A lower priority (per thread on Linux) keeps the
+     * checkpointer from delaying them on a busy machine. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+        log_debug("store: checkpointer priority unchanged");
     for (;;) {
         pthread_mutex_lock(&st->ckpt_mu);
         while (!st->ckpt_want && !st->ckpt_stop)
