@@ -1035,7 +1035,7 @@ int sim_run(const struct sim_opts *o, struct sim_stats *ret_stats, char *why,
         node_start(s, nd);
     }
     unsigned scale = o->scale ? o->scale : 100;
-    uint64_t run = 6000ULL * scale / 100, settle = 4000;
+    uint64_t run = 15000ULL * scale / 100, settle = 4000;
     trace(s,
           "seed %" PRIu64 ": %d nodes, drop %u dup %u lat %u crash %u "
           "part %u midcrash %u conf %u xfer %u learners %d",
