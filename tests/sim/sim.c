@@ -380,7 +380,11 @@ static void deliver(struct sim *s)
                       raft_msg_type_name(m.type), m.from, m.to, m.term, m.index,
                       m.log_term, m.n_entries, m.commit, m.reject ? " REJ" : "",
                       m.ctx);
-            raft_step(to->r, &m);
+            /* Whatever one core emits, another must accept as input. */
+            if (raft_step(to->r, &m) == K1S_EINVAL)
+                fail(s,
+                     "n%" PRIu64 " refused a %s from n%" PRIu64 " as malformed",
+                     to->id, raft_msg_type_name(m.type), m.from);
             note_leader(s, to);
         }
         raft_msg_free(&m);

@@ -936,6 +936,51 @@ static void stale_snapshot_is_ignored(void **state)
     raft_destroy(r);
 }
 
+/* §5.3 (Figure 5.3, receiver step 6): "If existing log entry has same
+ * index and term as snapshot's last included entry, retain log entries
+ * following it" — entries we acknowledged must not vanish; otherwise the
+ * whole log is replaced (and the driver told so). */
+static void snapshot_keeps_matching_suffix(void **state)
+{
+    (void)state;
+    struct raft *r = lone(false);
+    struct raft_entry e[5] = {{1, 1, RAFT_ENTRY_NORMAL, "a", 1},
+                              {2, 1, RAFT_ENTRY_NORMAL, "b", 1},
+                              {3, 1, RAFT_ENTRY_NORMAL, "c", 1},
+                              {4, 1, RAFT_ENTRY_NORMAL, "d", 1},
+                              {5, 1, RAFT_ENTRY_NORMAL, "e", 1}};
+    struct raft_msg m = append_msg(1, 0, 0, 1, e, 5);
+    raft_step(r, &m);
+    struct raft_msg out;
+    take(r, RAFT_MSG_APPEND_RESP, &out, NULL);
+    struct raft_msg s = msg(RAFT_MSG_SNAPSHOT, 2, 1);
+    s.snap = boot(3, 0);
+    s.snap.index = 3;
+    s.snap.term = 1;
+    s.snap_total = 4;
+    s.snap_len = 4;
+    s.snap_data = "snap";
+    raft_step(r, &s);
+    struct raft_ready rd;
+    assert_true(take(r, RAFT_MSG_APPEND_RESP, &out, &rd));
+    assert_non_null(rd.snapshot);
+    assert_false(rd.snap_log_reset);
+    assert_int_equal(raft_first_index(r), 4);
+    assert_int_equal(raft_last_index(r), 5);
+    assert_int_equal(raft_commit_index(r), 3);
+    /* A snapshot of another history replaces everything. */
+    s.snap.index = 4;
+    s.snap.term = 2;
+    s.term = 2;
+    raft_step(r, &s);
+    assert_true(take(r, RAFT_MSG_APPEND_RESP, &out, &rd));
+    assert_non_null(rd.snapshot);
+    assert_true(rd.snap_log_reset);
+    assert_int_equal(raft_last_index(r), 4);
+    assert_null(raft_entry_at(r, 5));
+    raft_destroy(r);
+}
+
 /* Batching and pipelining (§10.2.1 of the dissertation): proposals made
  * between two readies leave in one message, and a follower in replicate
  * state gets several messages in flight. */
@@ -1064,6 +1109,7 @@ int main(void)
         cmocka_unit_test(removed_leader_steps_down),
         cmocka_unit_test(lagging_follower_gets_chunked_snapshot),
         cmocka_unit_test(stale_snapshot_is_ignored),
+        cmocka_unit_test(snapshot_keeps_matching_suffix),
         cmocka_unit_test(proposals_are_batched_and_pipelined),
         cmocka_unit_test(bad_input_is_refused),
         cmocka_unit_test(conf_codec_round_trips_and_rejects_junk),
