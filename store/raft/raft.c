@@ -70,6 +70,14 @@ _Static_assert(offsetof(struct raft_entry, len) ==
                    offsetof(struct store_log_entry, len),
                "entry layout");
 
+_Static_assert(sizeof(struct raft_hardstate) ==
+                       sizeof(struct store_log_hardstate) &&
+                   offsetof(struct raft_hardstate, vote) ==
+                       offsetof(struct store_log_hardstate, vote) &&
+                   offsetof(struct raft_hardstate, commit) ==
+                       offsetof(struct store_log_hardstate, commit),
+               "hard state layout");
+
 static void become_follower(struct raft *r, uint64_t term, uint64_t leader);
 static void send_append(struct raft *r, struct raft_progress *p,
                         bool send_empty);
