@@ -12,7 +12,13 @@
  * of it: before persisting (the batch is lost) or after persisting with
  * only some messages sent. A node's disk (hard state, log, snapshot)
  * survives a crash; its core and state machine do not (the state machine
- * restarts from the snapshot and replays, as the store will).
+ * restarts from the snapshot and replays, as the store will). Half the
+ * crashes are power failures that also lose the node's messages still in
+ * flight. Targeted nemeses: new leaders killed soon after election, a
+ * leader killed right after its commit index moved, a voter crashed right
+ * after voting (and restarted at once). Each seed draws its own fault
+ * profile; a "leader churn" profile (3 nodes, heavy loss, short-lived
+ * leaders) is frequent because it is where commit-rule bugs show.
  *
  * Checks after every step: one leader per term (election safety); any two
  * logs that share an (index, term) are identical up to it (log matching);
