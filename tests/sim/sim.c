@@ -354,6 +354,8 @@ static void net_send(struct sim *s, struct raft_msg *m)
 {
     struct raft_msg mine = *m;
     m->buf = NULL;
+    if (mine.type == RAFT_MSG_SNAPSHOT)
+        s->st.snapshot_chunks++;
     if (s->faults && chance(s, s->p_drop)) {
         raft_msg_free(&mine);
         return;
@@ -657,6 +659,8 @@ static void process_ready(struct sim *s, struct node *nd)
                 struct lin_op *op = &s->hist[c->op];
                 op->value = nd->sm.val[op->key];
                 s->st.reads_ok++;
+                if (raft_role(nd->r) != RAFT_LEADER)
+                    s->st.follower_reads++;
                 trace(s, "client read k%u = %" PRIu64 " (index %" PRIu64 ")",
                       op->key, op->value, rd.reads[i].index);
                 client_finish(s, c, s->now, true);
