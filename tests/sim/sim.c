@@ -880,8 +880,10 @@ static void faults(struct sim *s)
         enum raft_change k = kinds[rn(s, 6)];
         uint64_t id = 1 + rn(s, (unsigned)s->n);
         const struct raft_conf *c = raft_conf(l->r);
-        /* Keep at least two voters so that faults stay interesting. */
-        if (k == RAFT_REMOVE && raft_conf_is_voter(c, id) && c->n_voters <= 2)
+        /* Mostly keep two voters or more so that faults stay interesting;
+         * sometimes go down to one (a lone voter commits alone). */
+        if (k == RAFT_REMOVE && raft_conf_is_voter(c, id) && c->n_voters <= 2 &&
+            (c->n_voters == 1 || chance(s, 700)))
             return;
         uint64_t idx;
         if (raft_change_membership(l->r, k, id, &idx) == 0) {
