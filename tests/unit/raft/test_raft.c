@@ -868,6 +868,35 @@ static void removed_leader_steps_down(void **state)
     cluster_free(c);
 }
 
+/* §4.2.2: "a server that is not part of its own latest configuration
+ * should still start new elections, as it might still be needed until the
+ * Cnew entry is committed". Leader 2 of {1, 2} removes itself; the entry
+ * reaches nobody and 2 loses its leadership. Only 2 holds the entry, so
+ * only 2 can get elected (1 lacks it): 2 must campaign, commit Cnew with
+ * 1's help, and then step down for 1 to lead. */
+static void removed_server_campaigns_until_removal_commits(void **state)
+{
+    (void)state;
+    struct cluster *c = cluster_new(2, 0, true, true);
+    elect(c, 2);
+    isolate(c, 2, true);
+    uint64_t idx;
+    assert_int_equal(raft_change_membership(c->r[2], RAFT_REMOVE, 2, &idx), 0);
+    for (int t = 0; t < 30 && raft_role(c->r[2]) == RAFT_LEADER; t++) {
+        raft_tick(c->r[2]);
+        settle(c);
+    }
+    assert_int_equal(raft_role(c->r[2]), RAFT_FOLLOWER);
+    assert_false(raft_conf_is_voter(raft_conf(c->r[2]), 2));
+    isolate(c, 2, false);
+    for (int t = 0; t < 200 && raft_role(c->r[1]) != RAFT_LEADER; t++)
+        tick_all(c, 1);
+    assert_int_equal(raft_role(c->r[1]), RAFT_LEADER);
+    assert_true(raft_commit_index(c->r[1]) >= idx);
+    assert_false(raft_conf_is_voter(raft_conf(c->r[1]), 2));
+    cluster_free(c);
+}
+
 /* §5.1-5.3 snapshots: after snapshot_threshold entries the application
  * is asked for a snapshot and the log is compacted; a follower that needs
  * compacted entries receives InstallSnapshot in chunks and resumes from
@@ -1107,6 +1136,7 @@ int main(void)
         cmocka_unit_test(membership_one_change_at_a_time),
         cmocka_unit_test(learners_do_not_count_in_quorum),
         cmocka_unit_test(removed_leader_steps_down),
+        cmocka_unit_test(removed_server_campaigns_until_removal_commits),
         cmocka_unit_test(lagging_follower_gets_chunked_snapshot),
         cmocka_unit_test(stale_snapshot_is_ignored),
         cmocka_unit_test(snapshot_keeps_matching_suffix),
