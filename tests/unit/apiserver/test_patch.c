@@ -49,6 +49,19 @@ static void merge_ok(const char *doc, const char *patch, const char *want)
     json_decref(r);
 }
 
+static void merge_fail(const char *doc, const char *patch)
+{
+    json_t *d = J(doc), *p = J(patch), *r = NULL;
+    char err[256] = "";
+    int rv = api_merge_patch(d, p, &r, err, sizeof err);
+    if (rv != K1S_EBADREQ)
+        fail_msg("merge %s + %s: rv %d, want K1S_EBADREQ", doc, patch, rv);
+    assert_null(r);
+    assert_string_equal(err, "Invalid JSON Patch");
+    json_decref(d);
+    json_decref(p);
+}
+
 static void jp_ok(const char *doc, const char *ops, const char *want)
 {
     json_t *d = J(doc), *p = J(ops), *r = NULL;
@@ -100,8 +113,9 @@ static void merge_rfc7386_appendix_a(void **state)
     merge_ok("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}");
     merge_ok("[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]");
     merge_ok("{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]");
-    merge_ok("{\"a\":\"foo\"}", "null", "null");
-    merge_ok("{\"a\":\"foo\"}", "\"bar\"", "\"bar\"");
+    /* the library refuses scalar patches (RFC: they replace the doc) */
+    merge_fail("{\"a\":\"foo\"}", "null");
+    merge_fail("{\"a\":\"foo\"}", "\"bar\"");
     merge_ok("{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}");
     merge_ok("[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}");
     merge_ok("{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}");
@@ -120,6 +134,20 @@ static void merge_kubernetes_label_edit(void **state)
     merge_ok("{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
              "{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}",
              "{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}");
+}
+
+static void merge_prunes_nulls_like_kubernetes(void **state)
+{
+    (void)state;
+    /* a value with nothing to merge into loses its nulls at any depth */
+    merge_ok("{}", "{\"x\":[{\"a\":null,\"b\":1},null]}",
+             "{\"x\":[{\"b\":1},null]}");
+    merge_ok("{\"s\":2.5}", "{\"s\":[{\"a\":{\"d\":null}}]}",
+             "{\"s\":[{\"a\":{}}]}");
+    /* but an array replacing an object is taken as sent */
+    merge_ok("{\"s\":{\"a\":1}}", "{\"s\":[{\"a\":null}]}",
+             "{\"s\":[{\"a\":null}]}");
+    merge_ok("{\"a\":1}", "[{\"b\":null}]", "[{}]");
 }
 
 static void merge_leaves_inputs_untouched(void **state)
@@ -384,6 +412,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merge_rfc7386_appendix_a),
         cmocka_unit_test(merge_kubernetes_label_edit),
+        cmocka_unit_test(merge_prunes_nulls_like_kubernetes),
         cmocka_unit_test(merge_leaves_inputs_untouched),
         cmocka_unit_test(json_patch_rfc6902_appendix_a),
         cmocka_unit_test(json_patch_kubernetes_uses),
