@@ -605,28 +605,41 @@ static const json_t *directive_for(const json_t *patch, const char *prefix,
     return v;
 }
 
-static int apply_retain_keys(struct smp *c, json_t *res, const json_t *keep)
+static bool in_list(const json_t *keep, const char *k)
 {
-    const char *k;
-    json_t *v, *e;
-    void *tmp;
+    const json_t *e;
     size_t i;
 
-    if (!json_is_null(keep) && !json_is_array(keep))
-        return api_patch_fail(c->errbuf, c->errlen, K1S_EBADREQ,
-                              "$retainKeys must be a list of strings");
     json_array_foreach (keep, i, e)
-        if (!json_is_string(e))
+        if (json_is_string(e) && strcmp(json_string_value(e), k) == 0)
+            return true;
+    return false;
+}
+
+/* applyRetainKeysDirective: every field the patch sets must be listed
+ * ("invalid patch format of retainKeys" otherwise, as in Kubernetes), and
+ * original fields not listed are dropped. */
+static int apply_retain_keys(struct smp *c, json_t *res, const json_t *patch,
+                             const json_t *keep)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+
+    if (!json_is_array(keep))
+        return api_patch_fail(c->errbuf, c->errlen, K1S_EBADREQ,
+                              "invalid patch format of retainKeys");
+    json_object_foreach ((json_t *)patch, k, v) {
+        if (json_is_null(v) || strcmp(k, "$retainKeys") == 0 ||
+            has_prefix(k, DELETE_PREFIX) || has_prefix(k, ORDER_PREFIX))
+            continue;
+        if (!in_list(keep, k))
             return api_patch_fail(c->errbuf, c->errlen, K1S_EBADREQ,
-                                  "$retainKeys must be a list of strings");
-    json_object_foreach_safe (res, tmp, k, v) {
-        bool kept = false;
-        json_array_foreach (keep, i, e)
-            if (strcmp(json_string_value(e), k) == 0)
-                kept = true;
-        if (!kept)
-            json_object_del(res, k);
+                                  "invalid patch format of retainKeys");
     }
+    json_object_foreach_safe (res, tmp, k, v)
+        if (!in_list(keep, k))
+            json_object_del(res, k);
     return 0;
 }
 
@@ -697,7 +710,7 @@ static int smp_map(struct smp *c, const json_t *orig, const json_t *patch,
         return nomem(c);
 
     keep = json_object_get(patch, "$retainKeys");
-    if (keep != NULL && (rv = apply_retain_keys(c, res, keep)) != 0)
+    if (keep != NULL && (rv = apply_retain_keys(c, res, patch, keep)) != 0)
         goto err_after_res;
 
     /* $setElementOrder/<list>: merge that list and order it */

@@ -474,7 +474,12 @@ static void malformed_patches(void **state)
              K1S_EBADREQ, "unknown patch type");
     smp_fail(D, "{\"spec\":{\"strategy\":{}}}",
              "{\"spec\":{\"strategy\":{\"$retainKeys\":\"type\"}}}",
-             K1S_EBADREQ, "$retainKeys must be a list");
+             K1S_EBADREQ, "invalid patch format of retainKeys");
+    /* a field the patch sets must be among the retained ones */
+    smp_fail(D, "{\"spec\":{\"strategy\":{}}}",
+             "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],"
+             "\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxSurge\":1}}}}",
+             K1S_EBADREQ, "invalid patch format of retainKeys");
     smp_fail(D, "{\"metadata\":{}}",
              "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":\"a\"}}",
              K1S_EBADREQ, "must be a list");
