@@ -13,9 +13,9 @@
  * patch is refused with K1S_EBADREQ), so no input can exhaust the stack.
  *
  * Errors: K1S_EBADREQ when the patch itself is malformed (not an array of
- * operations, bad JSON pointer, unknown directive, missing merge key ...),
- * K1S_EINVALID when a well-formed patch cannot be applied to this document
- * (a failed `test`, a path that does not exist), K1S_ENOMEM. errbuf (may be
+ * operations, unknown directive, missing merge key ...), K1S_EINVALID when
+ * a well-formed patch cannot be applied to this document (a failed
+ * `test`, a path that does not exist), K1S_ENOMEM. errbuf (may be
  * NULL) receives a message in the words Kubernetes uses.
  */
 #ifndef K1S_APISERVER_PATCH_H
@@ -36,9 +36,14 @@ int api_merge_patch(const json_t *doc, const json_t *patch, json_t **ret,
 
 /* RFC 6902 JSON patch: `ops` is an array of {op, path, value|from} with op
  * add, remove, replace, move, copy, test (RFC 6901 pointers, "~0" "~1"
- * escapes, "-" appends). Operations apply in order to a copy of doc; the
- * first one that fails aborts the whole patch and errbuf names it. A
- * failed `test` is K1S_EINVALID. At most API_JSON_PATCH_MAX_OPS ops. */
+ * escapes, "-" appends), applied in order to a copy of doc; the first one
+ * that fails aborts the whole patch. Semantics and messages are those of
+ * the JSON patch library the Kubernetes API server uses (evanphx/json-patch
+ * v4), quirks included: `replace` of a missing member adds it, negative
+ * array indexes count from the end, `test` of a missing member against
+ * null passes (see patch_json.c). K1S_EBADREQ if ops is not an array of
+ * objects; K1S_EINVALID (the API server's 422) for any operation that
+ * fails, a failed `test` included. At most API_JSON_PATCH_MAX_OPS ops. */
 #define API_JSON_PATCH_MAX_OPS 10000
 int api_json_patch(const json_t *doc, const json_t *ops, json_t **ret,
                    char *errbuf, size_t errlen);

@@ -1,17 +1,21 @@
 /*
  * DESIGN: resource.Quantity after k8s.io/apimachinery/pkg/api/resource
- * (quantity.go: parseQuantityString, ParseQuantity, CanonicalizeBytes).
+ * (quantity.go: parseQuantityString, ParseQuantity, CanonicalizeBytes),
+ * checked against kubectl's own ParseQuantity (`kubectl set resources
+ * --local`) on randomly generated quantities.
  *
  * Parsing splits sign, integer digits, fraction digits and suffix exactly
  * as parseQuantityString does (so "1.G" and ".5" are accepted, "1K" is a
- * bad suffix, "1 " the wrong shape). The number is then evaluated exactly
- * in 128-bit integers: up to 36 significant digits form a mantissa M (the
- * rest only matter through a "sticky" flag that forces rounding up), and
- * the value in nano units is M * 10^e * 2^k, where e collects the fraction
- * length, the decimal suffix and the +9 to nanos, and k is the binary
- * suffix's power. Division (e < 0) is done by long division with the
- * remainder, so rounding up to 1n is exact. Results above (2^63-1) base
- * units are capped there, as Kubernetes does.
+ * bad suffix, "1 " the wrong shape). Then, as ParseQuantity:
+ *  - the fast path: at most 18 digits and no finer than 1n (binary: a
+ *    whole number whose shifted value fits in int64) is exact in int64;
+ *    when the digits and exponent are already canonical, Kubernetes keeps
+ *    the input string itself, and so do we (q->str);
+ *  - otherwise the exact decimal value is rounded up (away from zero) to
+ *    1n and, for binary SI only, capped at 2^63-1 base units.
+ * The value is mantissa * 10^exp with a 128-bit mantissa of at most 36
+ * significant digits; binary suffixes are evaluated in nanos by long
+ * division so that rounding is exact.
  *
  * Formatting is CanonicalizeBytes: binary SI only for integral values with
  * |v| >= 1024 (otherwise decimal SI); decimal forms strip factors of ten
@@ -19,6 +23,7 @@
  */
 #include "apiserver/quantity.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,19 +32,20 @@
 __extension__ typedef unsigned __int128 u128;
 
 #define NANO 1000000000ull
-/* (2^63 - 1) * 10^9: the largest magnitude, in nanos */
+/* (2^63 - 1) * 10^9: the binary-SI cap, in nanos */
 #define MAX_NANOS ((u128)INT64_MAX * NANO)
 #define MAX_MANTISSA_DIGITS 36
+#define POW10_36 ((u128)1000000000000000000ull * 1000000000000000000ull)
 
-static u128 get_nanos(const struct api_quantity *q)
+static u128 get_mant(const struct api_quantity *q)
 {
-    return ((u128)q->nanos_hi << 64) | q->nanos_lo;
+    return ((u128)q->mant_hi << 64) | q->mant_lo;
 }
 
-static void set_nanos(struct api_quantity *q, u128 v)
+static void set_mant(struct api_quantity *q, u128 v)
 {
-    q->nanos_hi = (uint64_t)(v >> 64);
-    q->nanos_lo = (uint64_t)v;
+    q->mant_hi = (uint64_t)(v >> 64);
+    q->mant_lo = (uint64_t)v;
 }
 
 static int fail(char *errbuf, size_t errlen, const char *msg)
@@ -104,74 +110,79 @@ static bool interpret_suffix(const char *s, size_t n, int *base, int *exp,
     return true;
 }
 
-/* x * 10^n, capped (returns false if the result exceeds MAX_NANOS). */
-static bool mul_pow10(u128 *x, long long n)
+struct parts {
+    const char *num; /* integer digits without leading zeros */
+    size_t num_len;
+    const char *den; /* fraction digits */
+    size_t den_len;
+    int base, sexp;
+};
+
+/* ParseQuantity's int64 fast path. True if it applies (q filled). */
+static bool fast_path(const char *s, const struct parts *p,
+                      struct api_quantity *q)
 {
-    for (long long i = 0; i < n; i++) {
-        if (*x > MAX_NANOS / 10)
-            return false;
-        *x *= 10;
+    size_t lnum = p->num_len ? p->num_len : 1;
+    int precision;
+    long long scale = 0;
+    uint64_t value = 0;
+    char shifted[40];
+    size_t n = 0;
+
+    if (p->base == 10) {
+        scale = p->sexp;
+        precision = 18 - (int)(lnum + p->den_len);
+    } else if (p->sexp >= 0 && p->den_len == 0) {
+        /* float32(exponent)*3/10, truncated, as Kubernetes computes it */
+        precision = 15 - (int)lnum - (p->sexp * 3) / 10 - 1;
+    } else {
+        precision = -1;
+    }
+    if (precision < 0)
+        return false;
+    scale -= (long long)p->den_len;
+    if (scale < -9)
+        return false;
+    if (p->num_len == 0)
+        shifted[n++] = '0';
+    memcpy(shifted + n, p->num, p->num_len);
+    n += p->num_len;
+    memcpy(shifted + n, p->den, p->den_len);
+    n += p->den_len;
+    shifted[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        value = value * 10 + (uint64_t)(shifted[i] - '0');
+    if (p->base == 2) {
+        if (value > ((uint64_t)INT64_MAX >> p->sexp))
+            return false; /* int64Multiply overflows: the slow path */
+        set_mant(q, (u128)value << p->sexp);
+        q->exp = 0;
+    } else {
+        set_mant(q, value);
+        q->exp = scale;
+    }
+    q->str[0] = '\0';
+    /* "if the number is in canonical form, reuse the string" */
+    if (p->base == 2 ? (value & 7) != 0
+                     : (scale % 3 == 0 &&
+                        !(n >= 3 && strcmp(shifted + n - 3, "000") == 0) &&
+                        shifted[0] != '0')) {
+        if (strlen(s) < sizeof q->str)
+            strcpy(q->str, s);
     }
     return true;
 }
 
-static bool mul_pow2(u128 *x, int k)
+/* The slow path: the exact value rounded up to 1n, binary SI capped. */
+static void slow_path(const struct parts *p, struct api_quantity *q)
 {
-    for (int i = 0; i < k; i++) {
-        if (*x > MAX_NANOS / 2)
-            return false;
-        *x *= 2;
-    }
-    return true;
-}
+    bool sticky = false;
+    int digits = 0;
+    long long dropped = 0, e;
+    u128 m = 0;
 
-int api_quantity_parse_err(const char *s, struct api_quantity *ret,
-                           char *errbuf, size_t errlen)
-{
-    size_t pos = 0, end, num_start, num_len, den_start = 0, den_len = 0;
-    size_t suf_start, suf_len, i;
-    bool negative = false, sticky = false, capped = false;
-    enum api_quantity_format fmt;
-    int base, sexp, digits = 0;
-    long long e, dropped = 0;
-    u128 m = 0, nanos;
-
-    if (s == NULL || s[0] == '\0')
-        return fail(errbuf, errlen, API_QUANTITY_FORMAT_ERR);
-    end = strlen(s);
-    if (s[0] == '-' || s[0] == '+') {
-        negative = s[0] == '-';
-        pos++;
-    }
-    while (pos < end && s[pos] == '0')
-        pos++;
-    num_start = pos;
-    while (pos < end && is_digit(s[pos]))
-        pos++;
-    num_len = pos - num_start;
-    if (pos < end && s[pos] == '.') {
-        pos++;
-        den_start = pos;
-        while (pos < end && is_digit(s[pos]))
-            pos++;
-        den_len = pos - den_start;
-    }
-    suf_start = pos;
-    while (pos < end && strchr("eEinumkKMGTP", s[pos]) != NULL)
-        pos++;
-    if (pos < end && (s[pos] == '-' || s[pos] == '+'))
-        pos++;
-    while (pos < end && is_digit(s[pos]))
-        pos++;
-    if (pos < end)
-        return fail(errbuf, errlen, API_QUANTITY_FORMAT_ERR);
-    suf_len = end - suf_start;
-    if (!interpret_suffix(s + suf_start, suf_len, &base, &sexp, &fmt))
-        return fail(errbuf, errlen, "unable to parse quantity's suffix");
-
-    /* mantissa: the significant digits of num.den */
-    for (i = 0; i < num_len + den_len; i++) {
-        char c = i < num_len ? s[num_start + i] : s[den_start + i - num_len];
+    for (size_t i = 0; i < p->num_len + p->den_len; i++) {
+        char c = i < p->num_len ? p->num[i] : p->den[i - p->num_len];
         if (digits == 0 && c == '0')
             continue; /* leading zeros of the fraction */
         if (digits < MAX_MANTISSA_DIGITS) {
@@ -183,22 +194,55 @@ int api_quantity_parse_err(const char *s, struct api_quantity *ret,
                 sticky = true;
         }
     }
-    /* value = m * 10^(dropped - den_len) * 10^sexp|2^sexp; in nanos +9 */
-    e = dropped - (long long)den_len + 9 + (base == 10 ? sexp : 0);
-    nanos = m;
+    q->str[0] = '\0';
     if (m == 0) {
-        nanos = 0;
-    } else if (e >= 0) {
-        capped =
-            !mul_pow10(&nanos, e) || (base == 2 && !mul_pow2(&nanos, sexp));
-    } else {
-        /* ceil(m * 2^k / 10^d) by long division */
-        long long d = -e;
-        u128 q, r, div;
-        int k = base == 2 ? sexp : 0;
+        set_mant(q, 0);
+        q->exp = 0;
+        return;
+    }
+    if (p->base == 10) {
+        /* value = m * 10^e; round up below 10^-9 */
+        e = dropped - (long long)p->den_len + p->sexp;
+        if (e < -9) {
+            long long d = -9 - e;
+            if (d > 38) {
+                m = 1;
+            } else {
+                u128 div = 1, r;
+                for (long long j = 0; j < d; j++)
+                    div *= 10;
+                r = m % div;
+                m = m / div + (r != 0 || sticky);
+            }
+            e = -9;
+        }
+        set_mant(q, m);
+        q->exp = e;
+        return;
+    }
+    /* binary: nanos = ceil(m * 10^(dropped - den_len + 9) * 2^sexp),
+     * capped at MAX_NANOS */
+    {
+        long long d = -(dropped - (long long)p->den_len + 9);
+        bool capped = false;
+        u128 nanos, qq, rr, div;
 
-        if (d > 38 + 20) {
-            nanos = 1; /* far below 1n: rounds up to the smallest unit */
+        if (d <= 0) {
+            nanos = m;
+            for (long long j = 0; j < -d && !capped; j++) {
+                if (nanos > MAX_NANOS / 10)
+                    capped = true;
+                else
+                    nanos *= 10;
+            }
+            for (int j = 0; j < p->sexp && !capped; j++) {
+                if (nanos > MAX_NANOS / 2)
+                    capped = true;
+                else
+                    nanos *= 2;
+            }
+        } else if (d > 38 + 20) {
+            nanos = 1; /* far below 1n */
         } else {
             while (d > 38) { /* bring the divisor within 128 bits */
                 if (m % 10 != 0)
@@ -209,29 +253,82 @@ int api_quantity_parse_err(const char *s, struct api_quantity *ret,
             div = 1;
             for (long long j = 0; j < d; j++)
                 div *= 10;
-            q = m / div;
-            r = m % div;
-            for (int j = 0; j < k; j++) { /* q:r = (q:r) * 2 */
-                if (q > MAX_NANOS / 2) {
+            qq = m / div;
+            rr = m % div;
+            for (int j = 0; j < p->sexp && !capped; j++) {
+                if (qq > MAX_NANOS / 2) {
                     capped = true;
                     break;
                 }
-                q *= 2;
-                r *= 2; /* r < div <= 10^38 < 2^127: no overflow */
-                if (r >= div) {
-                    r -= div;
-                    q++;
+                qq *= 2;
+                rr *= 2; /* rr < div <= 10^38 < 2^127 */
+                if (rr >= div) {
+                    rr -= div;
+                    qq++;
                 }
             }
-            nanos = q;
-            if (!capped && (r != 0 || sticky))
-                nanos++;
+            nanos = qq + (!capped && (rr != 0 || sticky));
         }
+        if (capped || nanos > MAX_NANOS)
+            nanos = MAX_NANOS;
+        set_mant(q, nanos);
+        q->exp = -9;
     }
-    if (capped || nanos > MAX_NANOS)
-        nanos = MAX_NANOS;
-    ret->negative = negative && nanos != 0;
-    set_nanos(ret, nanos);
+}
+
+int api_quantity_parse_err(const char *s, struct api_quantity *ret,
+                           char *errbuf, size_t errlen)
+{
+    size_t pos = 0, end, suf_start;
+    enum api_quantity_format fmt;
+    struct parts p = {"", 0, "", 0, 10, 0};
+    bool negative = false;
+
+    if (s == NULL || s[0] == '\0')
+        return fail(errbuf, errlen, API_QUANTITY_FORMAT_ERR);
+    end = strlen(s);
+    if (s[0] == '-' || s[0] == '+') {
+        negative = s[0] == '-';
+        pos++;
+    }
+    while (pos < end && s[pos] == '0')
+        pos++;
+    p.num = s + pos;
+    while (pos < end && is_digit(s[pos]))
+        pos++;
+    p.num_len = (size_t)(s + pos - p.num);
+    if (pos < end && s[pos] == '.') {
+        pos++;
+        p.den = s + pos;
+        while (pos < end && is_digit(s[pos]))
+            pos++;
+        p.den_len = (size_t)(s + pos - p.den);
+    }
+    suf_start = pos;
+    while (pos < end && strchr("eEinumkKMGTP", s[pos]) != NULL)
+        pos++;
+    if (pos < end && (s[pos] == '-' || s[pos] == '+'))
+        pos++;
+    while (pos < end && is_digit(s[pos]))
+        pos++;
+    if (pos < end)
+        return fail(errbuf, errlen, API_QUANTITY_FORMAT_ERR);
+    if (!interpret_suffix(s + suf_start, end - suf_start, &p.base, &p.sexp,
+                          &fmt))
+        return fail(errbuf, errlen, "unable to parse quantity's suffix");
+
+    if (!fast_path(s, &p, ret)) {
+        /* inf.Dec.SetString needs at least one digit ("+.e-10" has none;
+         * the fast path reads "." as 0) */
+        bool any = false;
+        for (size_t i = 0; i < suf_start; i++)
+            any = any || is_digit(s[i]);
+        if (!any)
+            return fail(errbuf, errlen,
+                        "unable to parse numeric part of quantity");
+        slow_path(&p, ret);
+    }
+    ret->negative = negative && get_mant(ret) != 0;
     ret->format = fmt;
     return 0;
 }
@@ -241,12 +338,29 @@ int api_quantity_parse(const char *s, struct api_quantity *ret)
     return api_quantity_parse_err(s, ret, NULL, 0);
 }
 
-/* ceil(nanos / div) with saturation to int64, signed. */
-static int64_t scaled(const struct api_quantity *q, u128 div)
+/* ceil(mantissa * 10^(exp + shift)), saturated to int64, signed. */
+static int64_t scaled(const struct api_quantity *q, int shift)
 {
-    u128 n = get_nanos(q);
-    u128 v = n / div + (n % div != 0);
+    u128 m = get_mant(q), v;
+    long long e = (long long)q->exp + shift;
 
+    if (m == 0)
+        return 0;
+    if (e >= 0) {
+        v = m;
+        for (long long i = 0; i < e; i++) {
+            if (v > (u128)INT64_MAX) /* already saturated */
+                break;
+            v *= 10;
+        }
+    } else if (-e > 38) {
+        v = 1;
+    } else {
+        u128 div = 1;
+        for (long long i = 0; i < -e; i++)
+            div *= 10;
+        v = m / div + (m % div != 0);
+    }
     if (v > (u128)INT64_MAX)
         return q->negative ? INT64_MIN : INT64_MAX;
     return q->negative ? -(int64_t)v : (int64_t)v;
@@ -254,25 +368,52 @@ static int64_t scaled(const struct api_quantity *q, u128 div)
 
 int64_t api_quantity_milli(const struct api_quantity *q)
 {
-    return scaled(q, 1000000);
+    return scaled(q, 3);
 }
 
 int64_t api_quantity_value(const struct api_quantity *q)
 {
-    return scaled(q, NANO);
+    return scaled(q, 0);
+}
+
+static int ndigits(u128 v)
+{
+    int n = 0;
+    while (v != 0) {
+        v /= 10;
+        n++;
+    }
+    return n;
 }
 
 int api_quantity_cmp(const struct api_quantity *a, const struct api_quantity *b)
 {
-    u128 x = get_nanos(a), y = get_nanos(b);
+    u128 x = get_mant(a), y = get_mant(b);
     int sa = x == 0 ? 0 : a->negative ? -1 : 1;
     int sb = y == 0 ? 0 : b->negative ? -1 : 1;
+    long long ma, mb;
+    int mag;
 
     if (sa != sb)
         return sa < sb ? -1 : 1;
-    if (x == y)
+    if (sa == 0)
         return 0;
-    return ((x < y) == (sa > 0)) ? -1 : 1;
+    /* same sign: compare magnitudes, then flip for negatives */
+    ma = ndigits(x) + (long long)a->exp;
+    mb = ndigits(y) + (long long)b->exp;
+    if (ma != mb) {
+        mag = ma < mb ? -1 : 1;
+    } else {
+        /* same order of magnitude: align the exponents (the difference
+         * is at most 37 digits, so the scaled mantissa still fits) */
+        long long d = (long long)a->exp - (long long)b->exp;
+        for (; d > 0; d--)
+            x *= 10;
+        for (; d < 0; d++)
+            y *= 10;
+        mag = x == y ? 0 : x < y ? -1 : 1;
+    }
+    return sa > 0 ? mag : -mag;
 }
 
 /* Decimal digits of v into buf (at least 40 bytes); returns buf. */
@@ -291,53 +432,67 @@ static const char *u128_str(u128 v, char *buf)
     return buf;
 }
 
+static int emit(size_t len, int w)
+{
+    return (w < 0 || (size_t)w >= len) ? K1S_EINVAL : w;
+}
+
 int api_quantity_format(const struct api_quantity *q, char *out, size_t len)
 {
     static const char *const bin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-    u128 n = get_nanos(q), m;
+    static const char *const dec[] = {"n", "u", "m", "",  "k",
+                                      "M", "G", "T", "P", "E"};
     enum api_quantity_format fmt = q->format;
     const char *sign = q->negative ? "-" : "";
-    char digits[48], suffix[16];
-    int exp, w;
+    char digits[48], suffix[32];
+    u128 m = get_mant(q);
+    long long e = q->exp;
 
-    if (n == 0) {
-        w = snprintf(out, len, "0");
-        return (w < 0 || (size_t)w >= len) ? K1S_EINVAL : w;
-    }
-    if (fmt == API_QUANTITY_BINARY_SI &&
-        (n < (u128)1024 * NANO || n % NANO != 0))
-        fmt = API_QUANTITY_DECIMAL_SI;
+    if (q->str[0] != '\0')
+        return emit(len, snprintf(out, len, "%s", q->str));
+    if (m == 0)
+        return emit(len, snprintf(out, len, "0"));
     if (fmt == API_QUANTITY_BINARY_SI) {
-        int p = 0;
-        m = n / NANO;
-        while (m % 1024 == 0 && p < 6) {
-            m /= 1024;
-            p++;
+        /* integral and at least 1024, else decimal SI (binary values are
+         * capped below 2^63, so the integer fits) */
+        u128 v = m;
+        bool integral = true;
+        for (long long i = e; i < 0 && integral; i++) {
+            if (v % 10 != 0)
+                integral = false;
+            v /= 10;
         }
-        w = snprintf(out, len, "%s%s%s", sign, u128_str(m, digits), bin[p]);
-        return (w < 0 || (size_t)w >= len) ? K1S_EINVAL : w;
+        for (long long i = 0; i < e && v < ((u128)1 << 100); i++)
+            v *= 10;
+        if (!integral || v < 1024) {
+            fmt = API_QUANTITY_DECIMAL_SI;
+        } else {
+            int p = 0;
+            while (v % 1024 == 0 && p < 6) {
+                v /= 1024;
+                p++;
+            }
+            return emit(len, snprintf(out, len, "%s%s%s", sign,
+                                      u128_str(v, digits), bin[p]));
+        }
     }
-    /* AsCanonicalBytes: mantissa * 10^exp, exp a multiple of 3 */
-    m = n;
-    exp = -9;
+    /* AsCanonicalBytes: mantissa * 10^e, e a multiple of 3 */
     while (m % 10 == 0) {
         m /= 10;
-        exp++;
+        e++;
     }
-    while (exp % 3 != 0) {
-        m *= 10; /* at most 100x: stays below 2^100 */
-        exp--;
+    while (e % 3 != 0) {
+        m *= 10; /* at most 100x a 36-digit mantissa: fits */
+        e--;
     }
-    if (fmt == API_QUANTITY_DECIMAL_EXPONENT) {
-        if (exp == 0)
+    if (fmt == API_QUANTITY_DECIMAL_EXPONENT || e < -9 || e > 18) {
+        if (e == 0)
             suffix[0] = '\0';
         else
-            snprintf(suffix, sizeof suffix, "e%d", exp);
+            snprintf(suffix, sizeof suffix, "e%lld", e);
     } else {
-        static const char *const dec[] = {"n", "u", "m", "",  "k",
-                                          "M", "G", "T", "P", "E"};
-        snprintf(suffix, sizeof suffix, "%s", dec[(exp + 9) / 3]);
+        snprintf(suffix, sizeof suffix, "%s", dec[(e + 9) / 3]);
     }
-    w = snprintf(out, len, "%s%s%s", sign, u128_str(m, digits), suffix);
-    return (w < 0 || (size_t)w >= len) ? K1S_EINVAL : w;
+    return emit(
+        len, snprintf(out, len, "%s%s%s", sign, u128_str(m, digits), suffix));
 }

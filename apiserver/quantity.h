@@ -3,14 +3,24 @@
  * parsing, exact value, and the canonical string Kubernetes stores and
  * prints.
  *
- * The value is kept exactly as Kubernetes keeps it: a sign and a magnitude
- * in units of 10^-9 (1n), anything finer rounded up, the magnitude capped at
- * 2^63-1 base units (k8s.io/apimachinery/pkg/api/resource ParseQuantity).
- * The format (decimal SI, binary SI or decimal exponent) comes from the
- * suffix and decides the canonical form, as in Kubernetes:
+ * The value is kept as Kubernetes keeps it (k8s.io/apimachinery
+ * pkg/api/resource ParseQuantity): a sign, a decimal mantissa and a
+ * power-of-ten exponent; anything finer than 10^-9 (1n) is rounded up,
+ * away from zero; binary-SI quantities are capped at 2^63-1 base units
+ * (decimal ones are not). The format (decimal SI, binary SI or decimal
+ * exponent) comes from the suffix and decides the canonical form:
  *   "0.5" → "500m", "1000m" → "1", "1024Mi" → "1Gi", "1536Mi" → "1536Mi",
- *   "1e3" → "1e3" (decimal-exponent quantities keep that form), "1.5k" →
- *   "1500", "100Ki" with a fraction → decimal SI.
+ *   "1.5k" → "1500", "10e2" → "1e3", "1.5Ki" → "1536", "8Ei" →
+ *   "9223372036854775807".
+ * Like Kubernetes, a short number already written in a canonical-looking
+ * way is kept exactly as written ("+5", "1e3", "1.G", "062"); see
+ * api_quantity_format.
+ *
+ * Limits (deviations only for inputs no client sends): mantissas keep 36
+ * significant digits (Kubernetes keeps any number; beyond 36, digits above
+ * 1n are dropped, digits below round up as usual); a decimal-SI value past
+ * the "E" suffix prints as "<m>e<exp>" where Kubernetes prints the mantissa
+ * with no suffix at all ("1000E" → "1").
  *
  * Pure functions over a caller-allocated struct; any thread.
  */
@@ -29,9 +39,11 @@ enum api_quantity_format {
 
 struct api_quantity {
     bool negative;
-    uint64_t nanos_hi; /* magnitude in 1e-9 units, high and low 64 bits; */
-    uint64_t nanos_lo; /* at most (2^63-1) * 10^9 */
+    uint64_t mant_hi; /* |value| = mantissa * 10^exp; the mantissa's high */
+    uint64_t mant_lo; /* and low 64 bits (at most 10^38) */
+    int64_t exp;
     enum api_quantity_format format;
+    char str[40]; /* the input, when Kubernetes would keep it as written */
 };
 
 /* The message Kubernetes gives for a string of the wrong shape. */
@@ -60,8 +72,10 @@ int64_t api_quantity_value(const struct api_quantity *q);
 int api_quantity_cmp(const struct api_quantity *a,
                      const struct api_quantity *b);
 
-/* Kubernetes's canonical string into out. Returns the length, or
- * K1S_EINVAL if len is too small (64 bytes is always enough). */
+/* The string Kubernetes stores for q: the input as written when
+ * ParseQuantity keeps it (a number of at most 18 digits whose digits and
+ * exponent are already canonical), else the canonical form. Returns the
+ * length, or K1S_EINVAL if len is too small (64 bytes is always enough). */
 int api_quantity_format(const struct api_quantity *q, char *out, size_t len);
 
 #endif

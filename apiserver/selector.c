@@ -261,90 +261,137 @@ static const char *op_name(enum op op)
     return "?";
 }
 
+static bool is_digit_or_sign(char c)
+{
+    return (c >= '0' && c <= '9') || c == '+' || c == '-';
+}
+
+/* Go's %#v of a []string, as field.Invalid prints a bad value list. */
+static int go_strings(struct buf *b, char **vals, size_t n, bool nil_if_empty)
+{
+    int rv;
+
+    if (n == 0)
+        return buf_append_str(b, nil_if_empty ? "[]string(nil)" : "[]string{}");
+    rv = buf_append_str(b, "[]string{");
+    for (size_t i = 0; i < n && rv == 0; i++) {
+        rv = buf_append_str(b, i ? ", \"" : "\"");
+        for (const char *c = vals[i]; *c && rv == 0; c++)
+            rv = (*c == '"' || *c == '\\') ? buf_printf(b, "\\%c", *c)
+                                           : buf_append(b, c, 1);
+        rv = rv ? rv : buf_append_str(b, "\"");
+    }
+    return rv ? rv : buf_append_str(b, "}");
+}
+
+/* strconv.ParseInt(s, 10, 64) succeeds (no spaces, optional sign) */
+static bool go_parse_int(const char *s, long long *ret)
+{
+    char *end;
+
+    if (!is_digit_or_sign(s[0]))
+        return false;
+    errno = 0;
+    *ret = strtoll(s, &end, 10);
+    return errno == 0 && end != s && *end == '\0';
+}
+
 /* labels.NewRequirement: validates and appends; takes ownership of key and
- * vals (freed on failure too). */
+ * vals (freed on failure too). Messages are field errors
+ * ("values[0][app]: Invalid value: ..."), several joined as an aggregate
+ * ("[e1, e2]"). `parsed`: the requirement comes from the query syntax
+ * (its key was checked already, its values are a set). */
 static int add_req(struct api_label_selector *sel, char *key, enum op op,
-                   char **vals, size_t nvals, char *errbuf, size_t errlen)
+                   char **vals, size_t nvals, bool parsed, char *errbuf,
+                   size_t errlen)
 {
     char msg[768];
     struct req r = {key, op, vals, nvals, 0};
     struct req *nr;
-    size_t i, j;
-    int rv = K1S_EBADREQ;
+    struct buf errs, one;
+    size_t i, j, nerr = 0;
+    int rv = 0;
 
-    if (!valid_qualified_name(key, msg, sizeof msg)) {
-        rv = fail(errbuf, errlen, rv,
-                  "unable to parse requirement: key: Invalid value: "
-                  "\"%s\": %s",
-                  key, msg);
-        goto err;
+    buf_init(&errs);
+    buf_init(&one);
+    if (parsed && nvals > 1) {
+        /* sets.String.List(): sorted, unique */
+        qsort(vals, nvals, sizeof *vals, cmp_str);
+        for (i = 1, j = 1; i < nvals; i++) {
+            if (strcmp(vals[i], vals[j - 1]) == 0)
+                free(vals[i]);
+            else
+                vals[j++] = vals[i];
+        }
+        r.nvals = nvals = j;
     }
+#define ADD_ERR(...)                                                           \
+    do {                                                                       \
+        if (rv == 0)                                                           \
+            rv = buf_printf(&errs, "%s", nerr ? ", " : "");                    \
+        if (rv == 0)                                                           \
+            rv = buf_printf(&errs, __VA_ARGS__);                               \
+        nerr++;                                                                \
+    } while (0)
+#define ADD_LIST_ERR(what)                                                     \
+    do {                                                                       \
+        buf_reset(&one);                                                       \
+        if (go_strings(&one, vals, nvals, !parsed) != 0)                       \
+            rv = K1S_ENOMEM;                                                   \
+        ADD_ERR("values: Invalid value: %s: %s", one.data ? one.data : "",     \
+                what);                                                         \
+    } while (0)
+
+    if (!parsed && !valid_qualified_name(key, msg, sizeof msg))
+        ADD_ERR("key: Invalid value: \"%s\": %s", key, msg);
     switch (op) {
     case OP_IN:
     case OP_NOTIN:
-        if (nvals == 0) {
-            rv = fail(errbuf, errlen, rv,
-                      "unable to parse requirement: values: Invalid value: "
-                      "[]: for 'in', 'notin' operators, values set can't "
-                      "be empty");
-            goto err;
-        }
+        if (nvals == 0)
+            ADD_LIST_ERR("for 'in', 'notin' operators, values set can't be "
+                         "empty");
         break;
     case OP_EQ:
     case OP_DEQ:
     case OP_NE:
-        if (nvals != 1) {
-            rv = fail(errbuf, errlen, rv,
-                      "unable to parse requirement: values: Invalid value: "
-                      "exact-match compatibility requires one single "
-                      "value");
-            goto err;
-        }
+        if (nvals != 1)
+            ADD_LIST_ERR("exact-match compatibility requires one single "
+                         "value");
         break;
     case OP_EXISTS:
     case OP_NOTEXIST:
-        if (nvals != 0) {
-            rv = fail(errbuf, errlen, rv,
-                      "unable to parse requirement: values: Invalid value: "
-                      "values set must be empty for exists and does not "
-                      "exist");
-            goto err;
-        }
+        if (nvals != 0)
+            ADD_LIST_ERR("values set must be empty for exists and does not "
+                         "exist");
         break;
     case OP_GT:
-    case OP_LT: {
-        char *end;
-        if (nvals != 1) {
-            rv = fail(errbuf, errlen, rv,
-                      "unable to parse requirement: values: Invalid value: "
-                      "for 'Gt', 'Lt' operators, exactly one value is "
-                      "required");
-            goto err;
-        }
-        errno = 0;
-        r.num = strtoll(vals[0], &end, 10);
-        if (errno != 0 || end == vals[0] || *end != '\0') {
-            rv = fail(errbuf, errlen, rv,
-                      "unable to parse requirement: values[0]: Invalid "
-                      "value: \"%s\": for 'Gt', 'Lt' operators, the value "
-                      "must be an integer",
-                      vals[0]);
-            goto err;
-        }
+    case OP_LT:
+        if (nvals != 1)
+            ADD_LIST_ERR("for 'Gt', 'Lt' operators, exactly one value is "
+                         "required");
+        for (i = 0; i < nvals; i++)
+            if (!go_parse_int(vals[i], &r.num))
+                ADD_ERR("values[%zu]: Invalid value: \"%s\": for 'Gt', 'Lt' "
+                        "operators, the value must be an integer",
+                        i, vals[i]);
         break;
     }
+    for (i = 0; i < nvals; i++)
+        if (!valid_label_value(vals[i], msg, sizeof msg))
+            ADD_ERR("values[%zu][%s]: Invalid value: \"%s\": %s", i, key,
+                    vals[i], msg);
+#undef ADD_LIST_ERR
+#undef ADD_ERR
+    if (rv != 0) {
+        rv = fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
+        goto err;
     }
-    for (i = 0; i < nvals; i++) {
-        if (!valid_label_value(vals[i], msg, sizeof msg)) {
-            rv = fail(errbuf, errlen, rv,
-                      "unable to parse requirement: values[%zu][%s]: "
-                      "Invalid value: \"%s\": %s",
-                      i, key, vals[i], msg);
-            goto err;
-        }
+    if (nerr > 0) {
+        rv = fail(errbuf, errlen, K1S_EBADREQ, "%s%s%s", nerr > 1 ? "[" : "",
+                  errs.data, nerr > 1 ? "]" : "");
+        goto err;
     }
-    /* a set: sorted, duplicates dropped */
-    if (nvals > 1) {
+    if (nvals > 1) { /* matching bsearches a sorted set */
         qsort(vals, nvals, sizeof *vals, cmp_str);
         for (i = 1, j = 1; i < nvals; i++) {
             if (strcmp(vals[i], vals[j - 1]) == 0)
@@ -361,9 +408,13 @@ static int add_req(struct api_label_selector *sel, char *key, enum op op,
     }
     sel->reqs = nr;
     sel->reqs[sel->n++] = r;
+    buf_close(&errs);
+    buf_close(&one);
     return 0;
 
 err:
+    buf_close(&errs);
+    buf_close(&one);
     req_close(&r);
     return rv;
 }
@@ -406,7 +457,9 @@ static bool is_special(char c)
            c == '>' || c == '<';
 }
 
-/* Reads the next token into lx->tok/lit; keywords only if !values_ctx. */
+/* Reads the next token into lx->tok/lit. In the "values" context (the
+ * parser's Values) the keywords in/notin are plain identifiers; only the
+ * operator position (KeyAndOperator) sees them as keywords. */
 static void lex(struct lexer *lx, bool values_ctx)
 {
     const char *s = lx->s;
@@ -462,20 +515,22 @@ static void lex(struct lexer *lx, bool values_ctx)
 }
 
 /* The next token without consuming it. */
-static enum tok peek(const struct lexer *lx, bool values_ctx)
+static struct lexer peek(const struct lexer *lx, bool values_ctx)
 {
     struct lexer copy = *lx;
     lex(&copy, values_ctx);
-    return copy.tok;
+    return copy;
 }
 
+/* "found '<lit>', expected: ..." (fmt after the literal). */
 static int lex_fail(const struct lexer *lx, char *errbuf, size_t errlen,
-                    const char *expected)
+                    const char *fmt)
 {
-    const char *lit = lx->tok == T_END ? "" : lx->lit;
     int n = lx->tok == T_END ? 0 : (int)lx->litlen;
-    return fail(errbuf, errlen, K1S_EBADREQ, "found '%.*s', expected: %s", n,
-                lit, expected);
+    char lit[256];
+
+    snprintf(lit, sizeof lit, "%.*s", n > 200 ? 200 : n, lx->lit);
+    return fail(errbuf, errlen, K1S_EBADREQ, "found '%s'%s", lit, fmt);
 }
 
 static char *lit_dup(const struct lexer *lx)
@@ -508,66 +563,102 @@ static void free_vals(char **vals, size_t n)
     free(vals);
 }
 
-/* `( v1, v2, ... )` after in/notin; "(a,)" holds "a" and "". */
-static int parse_set(struct lexer *lx, char ***vals, size_t *n, char *errbuf,
-                     size_t errlen)
+/* parseIdentifiersList: "a,,b" holds "a", "" and "b"; "(,a" and "a,)"
+ * hold "" too. */
+static int parse_ident_list(struct lexer *lx, char ***vals, size_t *n,
+                            char *errbuf, size_t errlen)
 {
-    lex(lx, true);
-    if (lx->tok != T_LPAREN)
-        return lex_fail(lx, errbuf, errlen, "'('");
-    if (peek(lx, true) == T_RPAREN) {
-        lex(lx, true);
-        return push_val(vals, n, "", 0);
-    }
     for (;;) {
-        enum tok nx = peek(lx, true);
-        if (nx == T_IDENT) {
-            lex(lx, true);
+        struct lexer nx;
+        lex(lx, true);
+        if (lx->tok == T_IDENT) {
             if (push_val(vals, n, lx->lit, lx->litlen) != 0)
                 return K1S_ENOMEM;
-        } else if (nx == T_COMMA || nx == T_RPAREN) {
-            if (push_val(vals, n, "", 0) != 0) /* empty element */
-                return K1S_ENOMEM;
-        } else {
-            lex(lx, true);
-            return lex_fail(lx, errbuf, errlen, "',', ')' or identifier");
+            nx = peek(lx, true);
+            if (nx.tok == T_COMMA)
+                continue;
+            if (nx.tok == T_RPAREN)
+                return 0;
+            return lex_fail(&nx, errbuf, errlen, ", expected: ',' or ')'");
         }
-        lex(lx, true);
-        if (lx->tok == T_RPAREN)
-            return 0;
         if (lx->tok != T_COMMA)
-            return lex_fail(lx, errbuf, errlen, "',' or ')'");
+            return lex_fail(lx, errbuf, errlen,
+                            ", expected: ',', or identifier");
+        if (*n == 0 && push_val(vals, n, "", 0) != 0)
+            return K1S_ENOMEM;
+        nx = peek(lx, true);
+        if (nx.tok == T_RPAREN)
+            return push_val(vals, n, "", 0);
+        if (nx.tok == T_COMMA) {
+            lex(lx, true);
+            if (push_val(vals, n, "", 0) != 0)
+                return K1S_ENOMEM;
+        }
     }
 }
 
+/* parseValues: `( ... )` after in/notin; "()" holds "". */
+static int parse_values(struct lexer *lx, char ***vals, size_t *n, char *errbuf,
+                        size_t errlen)
+{
+    struct lexer nx;
+    int rv;
+
+    lex(lx, true);
+    if (lx->tok != T_LPAREN)
+        return lex_fail(lx, errbuf, errlen, " expected: '('");
+    nx = peek(lx, true);
+    if (nx.tok == T_RPAREN) {
+        lex(lx, true);
+        return push_val(vals, n, "", 0);
+    }
+    if (nx.tok != T_IDENT && nx.tok != T_COMMA)
+        return lex_fail(&nx, errbuf, errlen,
+                        ", expected: ',', ')' or identifier");
+    rv = parse_ident_list(lx, vals, n, errbuf, errlen);
+    if (rv != 0)
+        return rv;
+    lex(lx, true);
+    if (lx->tok != T_RPAREN)
+        return lex_fail(&nx, errbuf, errlen, ", expected: ')'");
+    return 0;
+}
+
+/* parseRequirement. Its errors are wrapped by the caller. */
 static int parse_requirement(struct lexer *lx, struct api_label_selector *sel,
                              char *errbuf, size_t errlen)
 {
+    char msg[768];
     char *key;
     char **vals = NULL;
     size_t nvals = 0;
+    bool notexist = false;
+    struct lexer nx;
     enum op op;
-    enum tok t;
     int rv;
 
-    lex(lx, false);
+    lex(lx, true);
     if (lx->tok == T_NOT) {
-        lex(lx, false);
-        if (lx->tok != T_IDENT)
-            return lex_fail(lx, errbuf, errlen, "identifier");
-        key = lit_dup(lx);
-        if (key == NULL)
-            return K1S_ENOMEM;
-        return add_req(sel, key, OP_NOTEXIST, NULL, 0, errbuf, errlen);
+        notexist = true;
+        lex(lx, true);
     }
     if (lx->tok != T_IDENT)
-        return lex_fail(lx, errbuf, errlen, "identifier");
+        return lex_fail(lx, errbuf, errlen, ", expected: identifier");
     key = lit_dup(lx);
     if (key == NULL)
-        return K1S_ENOMEM;
-    t = peek(lx, false);
-    if (t == T_END || t == T_COMMA)
-        return add_req(sel, key, OP_EXISTS, NULL, 0, errbuf, errlen);
+        return fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
+    if (!valid_qualified_name(key, msg, sizeof msg)) {
+        /* validateLabelKey with the parser's (nil) field path */
+        rv = fail(errbuf, errlen, K1S_EBADREQ,
+                  "<nil>: Invalid value: \"%s\": %s", key, msg);
+        free(key);
+        return rv;
+    }
+    nx = peek(lx, true);
+    if (notexist)
+        return add_req(sel, key, OP_NOTEXIST, NULL, 0, true, errbuf, errlen);
+    if (nx.tok == T_END || nx.tok == T_COMMA)
+        return add_req(sel, key, OP_EXISTS, NULL, 0, true, errbuf, errlen);
 
     lex(lx, false);
     switch (lx->tok) {
@@ -595,18 +686,18 @@ static int parse_requirement(struct lexer *lx, struct api_label_selector *sel,
     default:
         free(key);
         return lex_fail(lx, errbuf, errlen,
-                        "'=', '!=', '==', 'in', 'notin', '>', '<'");
+                        ", expected: in, notin, =, ==, !=, gt, lt");
     }
     if (op == OP_IN || op == OP_NOTIN) {
-        rv = parse_set(lx, &vals, &nvals, errbuf, errlen);
+        rv = parse_values(lx, &vals, &nvals, errbuf, errlen);
     } else {
-        t = peek(lx, true);
-        if (t == T_END || t == T_COMMA) {
+        nx = peek(lx, true);
+        if (nx.tok == T_END || nx.tok == T_COMMA) {
             rv = push_val(&vals, &nvals, "", 0);
         } else {
             lex(lx, true);
             if (lx->tok != T_IDENT)
-                rv = lex_fail(lx, errbuf, errlen, "identifier");
+                rv = lex_fail(lx, errbuf, errlen, ", expected: identifier");
             else
                 rv = push_val(&vals, &nvals, lx->lit, lx->litlen);
         }
@@ -617,15 +708,14 @@ static int parse_requirement(struct lexer *lx, struct api_label_selector *sel,
         return rv == K1S_ENOMEM ? fail(errbuf, errlen, rv, "out of memory")
                                 : rv;
     }
-    return add_req(sel, key, op, vals, nvals, errbuf, errlen);
+    return add_req(sel, key, op, vals, nvals, true, errbuf, errlen);
 }
 
 int api_label_selector_parse(const char *s, struct api_label_selector **ret,
                              char *errbuf, size_t errlen)
 {
     struct api_label_selector *sel;
-    struct lexer lx = {s ? s : "", 0, T_END, NULL, 0};
-    enum tok t;
+    struct lexer lx = {s ? s : "", 0, T_END, NULL, 0}, nx;
     int rv;
 
     if (strlen(lx.s) > API_SELECTOR_MAX_LEN)
@@ -636,29 +726,34 @@ int api_label_selector_parse(const char *s, struct api_label_selector **ret,
     if (sel == NULL)
         return fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
     for (;;) {
-        t = peek(&lx, false);
-        if (t == T_END)
+        nx = peek(&lx, true);
+        if (nx.tok == T_END)
             break;
-        if (t != T_IDENT && t != T_NOT) {
-            lex(&lx, false);
-            rv = lex_fail(&lx, errbuf, errlen,
-                          "!, identifier, or 'end of string'");
+        if (nx.tok != T_IDENT && nx.tok != T_NOT) {
+            rv = lex_fail(&nx, errbuf, errlen,
+                          ", expected: !, identifier, or 'end of string'");
             goto err_after_sel;
         }
         rv = parse_requirement(&lx, sel, errbuf, errlen);
+        if (rv == K1S_EBADREQ && errbuf != NULL && errlen > 0) {
+            char inner[1024];
+            snprintf(inner, sizeof inner, "%s", errbuf);
+            snprintf(errbuf, errlen, "unable to parse requirement: %s", inner);
+        }
         if (rv != 0)
             goto err_after_sel;
-        lex(&lx, false);
+        lex(&lx, true);
         if (lx.tok == T_END)
             break;
         if (lx.tok != T_COMMA) {
-            rv = lex_fail(&lx, errbuf, errlen, "',' or 'end of string'");
+            rv = lex_fail(&lx, errbuf, errlen,
+                          ", expected: ',' or 'end of string'");
             goto err_after_sel;
         }
-        t = peek(&lx, false);
-        if (t != T_IDENT && t != T_NOT) {
-            lex(&lx, false);
-            rv = lex_fail(&lx, errbuf, errlen, "identifier after ','");
+        nx = peek(&lx, true);
+        if (nx.tok != T_IDENT && nx.tok != T_NOT) {
+            rv = lex_fail(&nx, errbuf, errlen,
+                          ", expected: identifier after ','");
             goto err_after_sel;
         }
     }
@@ -722,7 +817,7 @@ int api_label_selector_from_json(const json_t *ls,
             rv = fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
             goto err_after_sel;
         }
-        rv = add_req(sel, key, OP_EQ, vals, nv, errbuf, errlen);
+        rv = add_req(sel, key, OP_EQ, vals, nv, false, errbuf, errlen);
         if (rv != 0)
             goto err_after_sel_invalid;
     }
@@ -781,7 +876,7 @@ int api_label_selector_from_json(const json_t *ls,
             rv = fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
             goto err_after_sel;
         }
-        rv = add_req(sel, kd, op, vals, nv, errbuf, errlen);
+        rv = add_req(sel, kd, op, vals, nv, false, errbuf, errlen);
         if (rv != 0)
             goto err_after_sel_invalid;
     }
@@ -952,8 +1047,8 @@ static int unescape_value(const char *s, size_t n, char **ret, char *errbuf,
             free(out);
             return fail(errbuf, errlen, K1S_EBADREQ,
                         "invalid field selector: unescaped character in "
-                        "value: %c",
-                        c);
+                        "value: %d",
+                        c); /* Go prints the rune with %v: its number */
         }
         out[j++] = c;
     }
@@ -973,8 +1068,8 @@ static bool allowed_field(const char *f, const char *const *allowed)
 }
 
 /* One term s[0,n): `field op value`. */
-static int parse_term(struct api_field_selector *sel, const char *s, size_t n,
-                      const char *const *allowed, char *errbuf, size_t errlen)
+static int parse_term(struct api_field_selector *sel, const char *whole,
+                      const char *s, size_t n, char *errbuf, size_t errlen)
 {
     size_t i, oplen = 0;
     bool negate = false;
@@ -995,8 +1090,8 @@ static int parse_term(struct api_field_selector *sel, const char *s, size_t n,
     }
     if (oplen == 0)
         return fail(errbuf, errlen, K1S_EBADREQ,
-                    "invalid selector: '%.*s'; can't understand '%.*s'", (int)n,
-                    s, (int)n, s);
+                    "invalid selector: '%.200s'; can't understand '%.*s'",
+                    whole, (int)(n > 200 ? 200 : n), s);
     t.field = strndup(s, i);
     if (t.field == NULL)
         return fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
@@ -1004,11 +1099,6 @@ static int parse_term(struct api_field_selector *sel, const char *s, size_t n,
     rv = unescape_value(s + i + oplen, n - i - oplen, &t.value, errbuf, errlen);
     if (rv != 0)
         goto err;
-    if (!allowed_field(t.field, allowed)) {
-        rv = fail(errbuf, errlen, K1S_EBADREQ, "field label not supported: %s",
-                  t.field);
-        goto err;
-    }
     nt = realloc(sel->terms, (sel->n + 1) * sizeof *nt);
     if (nt == NULL) {
         rv = fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
@@ -1024,12 +1114,30 @@ err:
     return rv;
 }
 
+struct span {
+    const char *p;
+    size_t n;
+};
+
+/* Go's string order: bytewise, a prefix first. */
+static int cmp_span(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->p, y->p, n);
+
+    if (c != 0)
+        return c;
+    return x->n < y->n ? -1 : x->n > y->n;
+}
+
 int api_field_selector_parse(const char *s, const char *const *allowed,
                              struct api_field_selector **ret, char *errbuf,
                              size_t errlen)
 {
     struct api_field_selector *sel;
-    size_t start = 0, i, len;
+    struct span *spans = NULL;
+    size_t start = 0, i, len, nterms = 0, cap = 0;
     int rv;
 
     if (s == NULL)
@@ -1042,7 +1150,9 @@ int api_field_selector_parse(const char *s, const char *const *allowed,
     sel = calloc(1, sizeof *sel);
     if (sel == NULL)
         return fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
-    /* split on commas not preceded by an escaping backslash */
+    /* fields.splitTerms: commas not escaped by a backslash split; then, as
+     * parseSelector, the terms are handled in sorted order (so the error
+     * reported for several bad terms is the same one Kubernetes reports) */
     for (i = 0; i <= len; i++) {
         if (i + 1 < len && s[i] == '\\') {
             i++; /* the escaped byte never splits */
@@ -1050,17 +1160,42 @@ int api_field_selector_parse(const char *s, const char *const *allowed,
         }
         if (i < len && s[i] != ',')
             continue;
-        if (i > start) {
-            rv = parse_term(sel, s + start, i - start, allowed, errbuf, errlen);
-            if (rv != 0)
+        if (nterms == cap) {
+            struct span *nspans;
+            cap = cap ? 2 * cap : 8;
+            nspans = realloc(spans, cap * sizeof *spans);
+            if (nspans == NULL) {
+                rv = fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
                 goto err_after_sel;
+            }
+            spans = nspans;
         }
+        spans[nterms].p = s + start;
+        spans[nterms++].n = i - start;
         start = i + 1;
     }
+    qsort(spans, nterms, sizeof *spans, cmp_span);
+    for (i = 0; i < nterms; i++) {
+        if (spans[i].n == 0)
+            continue;
+        rv = parse_term(sel, s, spans[i].p, spans[i].n, errbuf, errlen);
+        if (rv != 0)
+            goto err_after_sel;
+    }
+    /* the resource's field conversion runs on the parsed terms */
+    for (i = 0; i < sel->n; i++) {
+        if (!allowed_field(sel->terms[i].field, allowed)) {
+            rv = fail(errbuf, errlen, K1S_EBADREQ,
+                      "field label not supported: %s", sel->terms[i].field);
+            goto err_after_sel;
+        }
+    }
+    free(spans);
     *ret = sel;
     return 0;
 
 err_after_sel:
+    free(spans);
     api_field_selector_free(sel);
     return rv;
 }

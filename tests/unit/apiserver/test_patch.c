@@ -49,6 +49,19 @@ static void merge_ok(const char *doc, const char *patch, const char *want)
     json_decref(r);
 }
 
+static void merge_fail(const char *doc, const char *patch)
+{
+    json_t *d = J(doc), *p = J(patch), *r = NULL;
+    char err[256] = "";
+    int rv = api_merge_patch(d, p, &r, err, sizeof err);
+    if (rv != K1S_EBADREQ)
+        fail_msg("merge %s + %s: rv %d, want K1S_EBADREQ", doc, patch, rv);
+    assert_null(r);
+    assert_string_equal(err, "Invalid JSON Patch");
+    json_decref(d);
+    json_decref(p);
+}
+
 static void jp_ok(const char *doc, const char *ops, const char *want)
 {
     json_t *d = J(doc), *p = J(ops), *r = NULL;
@@ -100,8 +113,9 @@ static void merge_rfc7386_appendix_a(void **state)
     merge_ok("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}");
     merge_ok("[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]");
     merge_ok("{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]");
-    merge_ok("{\"a\":\"foo\"}", "null", "null");
-    merge_ok("{\"a\":\"foo\"}", "\"bar\"", "\"bar\"");
+    /* the library refuses scalar patches (RFC: they replace the doc) */
+    merge_fail("{\"a\":\"foo\"}", "null");
+    merge_fail("{\"a\":\"foo\"}", "\"bar\"");
     merge_ok("{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}");
     merge_ok("[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}");
     merge_ok("{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}");
@@ -120,6 +134,20 @@ static void merge_kubernetes_label_edit(void **state)
     merge_ok("{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
              "{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}",
              "{\"spec\":{\"containers\":[{\"name\":\"c\"}]}}");
+}
+
+static void merge_prunes_nulls_like_kubernetes(void **state)
+{
+    (void)state;
+    /* a value with nothing to merge into loses its nulls at any depth */
+    merge_ok("{}", "{\"x\":[{\"a\":null,\"b\":1},null]}",
+             "{\"x\":[{\"b\":1},null]}");
+    merge_ok("{\"s\":2.5}", "{\"s\":[{\"a\":{\"d\":null}}]}",
+             "{\"s\":[{\"a\":{}}]}");
+    /* but an array replacing an object is taken as sent */
+    merge_ok("{\"s\":{\"a\":1}}", "{\"s\":[{\"a\":null}]}",
+             "{\"s\":[{\"a\":null}]}");
+    merge_ok("{\"a\":1}", "[{\"b\":null}]", "[{}]");
 }
 
 static void merge_leaves_inputs_untouched(void **state)
@@ -225,6 +253,32 @@ static void json_patch_kubernetes_uses(void **state)
 
 /* --- Failure ------------------------------------------------------------ */
 
+static void json_patch_library_quirks(void **state)
+{
+    (void)state;
+    /* what the API server's JSON patch library does beyond the RFC */
+    jp_ok("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":2}]",
+          "{\"a\":1,\"b\":2}");
+    jp_ok("{}", "[{\"op\":\"test\",\"path\":\"/x\",\"value\":null}]", "{}");
+    jp_ok("{\"a\":1}", "[{\"op\":\"copy\",\"from\":\"/x\",\"path\":\"/y\"}]",
+          "{\"a\":1,\"y\":null}");
+    jp_ok("{}", "[{\"op\":\"add\",\"path\":\"/v\"}]", "{\"v\":null}");
+    jp_ok("{\"a\":[1,2,3]}",
+          "[{\"op\":\"replace\",\"path\":\"/a/-1\",\"value\":9},"
+          "{\"op\":\"add\",\"path\":\"/a/-1\",\"value\":7},"
+          "{\"op\":\"remove\",\"path\":\"/a/01\"}]",
+          "{\"a\":[1,9,7]}");
+    jp_ok("{}", "[{\"op\":\"add\",\"path\":\"/a~2\",\"value\":1}]",
+          "{\"a~2\":1}");
+    jp_ok("{\"k\":0}", "[{\"op\":\"add\",\"path\":\"data/k\",\"value\":1}]",
+          "{\"k\":1}");
+    jp_ok("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":\"s\"}]",
+          "{\"a\":1}");
+    jp_ok("{\"a\":1}",
+          "[{\"op\":\"test\",\"path\":\"\",\"value\":{\"a\":1.0}}]",
+          "{\"a\":1}");
+}
+
 static void json_patch_failures(void **state)
 {
     (void)state;
@@ -235,71 +289,90 @@ static void json_patch_failures(void **state)
     jp_fail("{\"/\":9,\"~1\":10}",
             "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":\"10\"}]",
             K1S_EINVALID, "testing value /~01 failed");
-    jp_fail("{}", "[{\"op\":\"test\",\"path\":\"/x\",\"value\":null}]",
-            K1S_EINVALID, "test failed");
+    jp_fail("{\"x\":1}", "[{\"op\":\"test\",\"path\":\"/x\",\"value\":null}]",
+            K1S_EINVALID, "testing value /x failed: test failed");
     /* A.12: add to a nonexistent target */
     jp_fail("{\"foo\":\"bar\"}",
             "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]",
             K1S_EINVALID,
             "add operation does not apply: doc is missing path: "
-            "\"/baz/bat\"");
+            "\"/baz/bat\": missing value");
     jp_fail("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":2}]",
-            K1S_EINVALID, "invalid index");
-    jp_fail("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":2}]",
-            K1S_EINVALID, "invalid index");
-    jp_fail("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b\"}]", K1S_EINVALID,
-            "remove operation does not apply");
-    jp_fail("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":1}]",
             K1S_EINVALID,
-            "replace operation does not apply: doc is missing "
-            "key: /b");
+            "error in add for path: '/a/2': Unable to access invalid index: "
+            "2: invalid index referenced");
+    jp_fail("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/x\",\"value\":2}]",
+            K1S_EINVALID, "value was not a proper array index: 'x'");
+    jp_fail("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b\"}]", K1S_EINVALID,
+            "error in remove for path: '/b': Unable to remove nonexistent "
+            "key: b: missing value");
+    jp_fail("{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/5\"}]",
+            K1S_EINVALID,
+            "error in remove for path: '/a/5': Unable to access invalid "
+            "index: 5: invalid index referenced");
+    jp_fail("{\"a\":[1]}",
+            "[{\"op\":\"replace\",\"path\":\"/a/5\",\"value\":1}]",
+            K1S_EINVALID,
+            "replace operation does not apply: doc is missing key: /a/5: "
+            "missing value");
     jp_fail("{\"a\":{}}",
             "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b\"}]",
-            K1S_EINVALID, "ancestor");
-    jp_fail("{}", "[{\"op\":\"copy\",\"from\":\"/x\",\"path\":\"/y\"}]",
-            K1S_EINVALID, "copy operation does not apply");
-    /* malformed patches */
-    jp_fail("{}", "{\"op\":\"add\"}", K1S_EBADREQ, "array");
-    jp_fail("{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", K1S_EBADREQ,
+            K1S_EINVALID,
+            "move operation does not apply: doc is missing destination "
+            "path: /a/b: missing value");
+    jp_fail("{\"a\":{}}",
+            "[{\"op\":\"move\",\"from\":\"/a/x\",\"path\":\"/b\"}]",
+            K1S_EINVALID,
+            "error in move for path: 'x': Unable to remove nonexistent key: "
+            "x: missing value");
+    jp_fail("{}", "[{\"op\":\"copy\",\"from\":\"/x/y\",\"path\":\"/y\"}]",
+            K1S_EINVALID,
+            "copy operation does not apply: doc is missing from path: /x/y: "
+            "missing value");
+    jp_fail("{}", "[{\"op\":\"remove\",\"path\":\"\"}]", K1S_EINVALID,
+            "remove operation does not apply: doc is missing path: \"\"");
+    jp_fail("{}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]", K1S_EINVALID,
+            "doc is missing path: \"a\"");
+    jp_fail("{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", K1S_EINVALID,
             "Unexpected kind: frob");
-    jp_fail("{}", "[{\"path\":\"/a\"}]", K1S_EBADREQ, "missing \"op\"");
-    jp_fail("{}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]", K1S_EBADREQ,
-            "invalid JSON pointer");
-    jp_fail("{}", "[{\"op\":\"add\",\"path\":\"/a~2\",\"value\":1}]",
-            K1S_EBADREQ, "invalid JSON pointer");
-    jp_fail("{}", "[{\"op\":\"add\",\"path\":\"/a\"}]", K1S_EBADREQ,
-            "missing \"value\"");
-    jp_fail("{}", "[{\"op\":\"move\",\"path\":\"/a\"}]", K1S_EBADREQ,
-            "missing \"from\"");
-    jp_fail("{}", "[1]", K1S_EBADREQ, "not an object");
+    jp_fail("{}", "[{\"path\":\"/a\"}]", K1S_EINVALID,
+            "Unexpected kind: unknown");
+    jp_fail("{}", "[{\"op\":\"move\",\"path\":\"/a\"}]", K1S_EINVALID,
+            "move operation failed to decode from: missing value");
+    /* malformed patches */
+    jp_fail("{}", "{\"op\":\"add\"}", K1S_EBADREQ,
+            "json: cannot unmarshal object into Go value of type "
+            "jsonpatch.Patch");
+    jp_fail("{}", "[1]", K1S_EBADREQ,
+            "json: cannot unmarshal number into Go value of type "
+            "jsonpatch.Operation");
     /* atomic: the second op fails, nothing of the first survives */
     jp_fail("{\"a\":1}",
             "[{\"op\":\"remove\",\"path\":\"/a\"},{\"op\":\"remove\","
             "\"path\":\"/a\"}]",
-            K1S_EINVALID, "remove");
+            K1S_EINVALID, "error in remove for path: '/a'");
 }
 
 static void json_patch_growth_is_capped(void **state)
 {
-    /* Each copy of the root under a new key doubles the document: 40 of
-     * them would need 2^40 nodes. */
-    json_t *ops = json_array(), *d = J("{\"a\":\"0123456789abcdef\"}"), *r;
-    json_t *nest = json_array();
+    /* Copying /a into itself doubles it: 40 copies would need 2^40 nodes. */
+    json_t *ops = json_array(), *nest = json_array(), *r;
+    json_t *d = J("{\"a\":{\"s\":\"0123456789abcdef\"}}");
     char err[256], op[96];
     (void)state;
     for (int i = 0; i < 40; i++) {
         snprintf(op, sizeof op,
-                 "{\"op\":\"copy\",\"from\":\"\",\"path\":\"/k%d\"}", i);
+                 "{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/a/k%d\"}", i);
         json_array_append_new(ops, J(op));
     }
     r = NULL;
     assert_int_equal(api_json_patch(d, ops, &r, err, sizeof err), K1S_EINVALID);
     assert_non_null(strstr(err, "too large"));
     assert_null(r);
-    /* Copying the root into itself nests one level deeper each time. */
+    /* Copying /a into /a/a nests one level deeper each time. */
     for (int i = 0; i < 200; i++)
-        json_array_append_new(nest, J("{\"op\":\"copy\",\"from\":\"\","
-                                      "\"path\":\"/a\"}"));
+        json_array_append_new(nest, J("{\"op\":\"copy\",\"from\":\"/a\","
+                                      "\"path\":\"/a/a\"}"));
     assert_int_equal(api_json_patch(d, nest, &r, err, sizeof err),
                      K1S_EINVALID);
     assert_non_null(strstr(err, "deeper"));
@@ -339,9 +412,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merge_rfc7386_appendix_a),
         cmocka_unit_test(merge_kubernetes_label_edit),
+        cmocka_unit_test(merge_prunes_nulls_like_kubernetes),
         cmocka_unit_test(merge_leaves_inputs_untouched),
         cmocka_unit_test(json_patch_rfc6902_appendix_a),
         cmocka_unit_test(json_patch_kubernetes_uses),
+        cmocka_unit_test(json_patch_library_quirks),
         cmocka_unit_test(json_patch_failures),
         cmocka_unit_test(json_patch_growth_is_capped),
         cmocka_unit_test(deep_nesting_is_refused),

@@ -151,43 +151,80 @@ static void label_matches_null_labels(void **state)
 static void label_syntax_errors(void **state)
 {
     (void)state;
-    ls_bad("a b", "found 'b', expected: '=', '!=', '==', 'in', 'notin'");
+    /* the messages of k8s.io/apimachinery/pkg/labels, word for word */
+    ls_bad("a b", "unable to parse requirement: found 'b', expected: in, "
+                  "notin, =, ==, !=, gt, lt");
     ls_bad("a=b c", "found 'c', expected: ',' or 'end of string'");
     ls_bad("a=b,", "found '', expected: identifier after ','");
     ls_bad(",a", "found ',', expected: !, identifier, or 'end of string'");
-    ls_bad("a in b", "found 'b', expected: '('");
-    ls_bad("a in (b", "found '', expected: ',' or ')'");
+    ls_bad("a in b", "unable to parse requirement: found 'b' expected: '('");
+    ls_bad("a in (b", "unable to parse requirement: found '', expected: "
+                      "',' or ')'");
     ls_bad("a in (b c)", "found 'c', expected: ',' or ')'");
-    ls_bad("a=(b)", "found '(', expected: identifier");
-    ls_bad("!", "found '', expected: identifier");
-    ls_bad("a!b", "found '!', expected:");
+    ls_bad("a in (b,=)", "unable to parse requirement: found '=', "
+                         "expected: ',', or identifier");
+    ls_bad("a in =", "found '=' expected: '('");
+    ls_bad("a in (=)", "found '=', expected: ',', ')' or identifier");
+    ls_bad("a=(b)", "unable to parse requirement: found '(', expected: "
+                    "identifier");
+    ls_bad("!", "unable to parse requirement: found '', expected: "
+                "identifier");
+    ls_bad("!a=b", "found '=', expected: ',' or 'end of string'");
+    ls_bad("a!b", "unable to parse requirement: found '!', expected: in, "
+                  "notin, =, ==, !=, gt, lt");
 }
 
 static void label_validation_errors(void **state)
 {
-    char long_value[128];
+    char sel[200], v64[65];
     (void)state;
-    ls_bad("a=b c", "found 'c'");
-    ls_bad("a=x!y", "found '!'");
+    ls_bad("-a=x",
+           "unable to parse requirement: <nil>: Invalid value: \"-a\": "
+           "name part must consist of alphanumeric characters, '-', '_' or "
+           "'.', and must start and end with an alphanumeric character "
+           "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+           "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
     ls_bad("a=-x", "unable to parse requirement: values[0][a]: Invalid "
-                   "value: \"-x\": a valid label must be an empty string or "
-                   "consist of alphanumeric characters");
-    ls_bad("-a=x", "unable to parse requirement: key: Invalid value: "
-                   "\"-a\": name part must consist of alphanumeric");
-    ls_bad("A.io/a=x", "prefix part a lowercase RFC 1123 subdomain");
+                   "value: \"-x\": a valid label must be an empty string "
+                   "or consist of alphanumeric characters, '-', '_' or "
+                   "'.', and must start and end with an alphanumeric "
+                   "character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+                   "regex used for validation is "
+                   "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
+    /* several bad values: an aggregate, values in set order */
+    ls_bad("k in (-b,-a)", "unable to parse requirement: [values[0][k]: "
+                           "Invalid value: \"-a\": a valid label");
+    ls_bad("k in (-b,-a)", ", values[1][k]: Invalid value: \"-b\"");
+    ls_bad("A.io/a=x", "<nil>: Invalid value: \"A.io/a\": prefix part a "
+                       "lowercase RFC 1123 subdomain");
     ls_bad("/a=x", "prefix part must be non-empty");
     ls_bad("a/=x", "name part must be non-empty");
     ls_bad("a/b/c=x", "a qualified name must consist of");
-    ls_bad("x>a", "for 'Gt', 'Lt' operators, the value must be an integer");
-    memset(long_value, 'v', 64);
-    strcpy(long_value + 64, "");
-    {
-        char sel[200];
-        snprintf(sel, sizeof sel, "a=%s", long_value);
-        ls_bad(sel, "must be no more than 63 characters");
-        snprintf(sel, sizeof sel, "%s=a", long_value);
-        ls_bad(sel, "name part must be no more than 63 characters");
-    }
+    ls_bad("x>a", "unable to parse requirement: values[0]: Invalid value: "
+                  "\"a\": for 'Gt', 'Lt' operators, the value must be an "
+                  "integer");
+    memset(v64, 'v', 64);
+    v64[64] = '\0';
+    snprintf(sel, sizeof sel, "a=%s", v64);
+    ls_bad(sel, "must be no more than 63 characters");
+    snprintf(sel, sizeof sel, "%s=a", v64);
+    ls_bad(sel, "name part must be no more than 63 characters");
+}
+
+static void label_keywords_as_names(void **state)
+{
+    (void)state;
+    /* in/notin are keywords only where an operator is expected */
+    ls_check("in=notin", "in=notin", L("{\"in\":\"notin\"}"), L("{}"));
+    ls_check("notin in (in)", "notin in (in)", L("{\"notin\":\"in\"}"),
+             L("{\"notin\":\"x\"}"));
+    ls_check("x in (a,,b)", "x in (,a,b)", L("{\"x\":\"\"}"),
+             L("{\"x\":\"c\"}"));
+    ls_check("x in (,a)", "x in (,a)", L("{\"x\":\"\"}", "{\"x\":\"a\"}"),
+             NULL);
+    ls_check("x<10", "x<10", L("{\"x\":\"-3\"}"), L("{\"x\":\"10\"}"));
+    /* a negative bound is not a label value: refused, as in Kubernetes */
+    ls_bad("x>-5", "values[0][x]: Invalid value: \"-5\"");
 }
 
 /* --- metav1.LabelSelector ----------------------------------------------- */
@@ -246,11 +283,16 @@ static void label_from_json_errors(void **state)
         {"{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Like\"}]}",
          "\"Like\" is not a valid label selector operator"},
         {"{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\"}]}",
-         "values set can't be empty"},
+         "values: Invalid value: []string(nil): for 'in', 'notin' "
+         "operators, values set can't be empty"},
         {"{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Exists\","
          "\"values\":[\"x\"]}]}",
-         "values set must be empty"},
-        {"{\"matchLabels\":{\"a\":\"b c\"}}", "a valid label must be"},
+         "values: Invalid value: []string{\"x\"}: values set must be "
+         "empty for exists and does not exist"},
+        {"{\"matchLabels\":{\"a\":\"b c\"}}",
+         "values[0][a]: Invalid value: \"b c\": a valid label must be"},
+        {"{\"matchLabels\":{\"-a\":\"b\"}}",
+         "key: Invalid value: \"-a\": name part must consist"},
         {"{\"matchLabels\":{\"a\":1}}", "must be a string"},
         {"{\"matchLabels\":[]}", "matchLabels must be an object"},
         {"{\"matchExpressions\":[{\"operator\":\"In\"}]}",
@@ -357,7 +399,14 @@ static void field_selector_errors(void **state)
         {"metadata.name", "invalid selector: 'metadata.name'; can't "
                           "understand 'metadata.name'"},
         {"metadata.name=a=b",
-         "invalid field selector: unescaped character in value: ="},
+         "invalid field selector: unescaped character in value: 61"},
+        /* the message quotes the whole selector */
+        {"status.phase=Running,bad", "invalid selector: "
+                                     "'status.phase=Running,bad'; can't "
+                                     "understand 'bad'"},
+        /* terms are checked in sorted order, parse errors first */
+        {"spec.zzz=1,metadata.name=a\\q", "invalid escape sequence: \\q"},
+        {"spec.zzz=1,spec.aaa=2", "field label not supported: spec.aaa"},
         {"metadata.name=a\\x", "invalid escape sequence: \\x"},
         {"metadata.name=a\\", "invalid escape sequence: \\"},
     };
@@ -384,6 +433,7 @@ int main(void)
         cmocka_unit_test(label_matches_null_labels),
         cmocka_unit_test(label_syntax_errors),
         cmocka_unit_test(label_validation_errors),
+        cmocka_unit_test(label_keywords_as_names),
         cmocka_unit_test(label_from_json),
         cmocka_unit_test(label_from_json_errors),
         cmocka_unit_test(field_selectors_match),
