@@ -1529,6 +1529,12 @@ void api_dispatch(struct api_server *srv, struct api_req *r,
     c.srv = srv;
     c.r = r;
     c.o = o;
+    /* one trailing slash is ignored: the Python client asks for "/api/" */
+    {
+        size_t pl = strlen(r->path);
+        if (pl > 1 && r->path[pl - 1] == '/')
+            r->path[pl - 1] = '\0';
+    }
     if (path_is(r->path, "/healthz") || path_is(r->path, "/livez")) {
         api_resp_text(o, 200, "text/plain; charset=utf-8", "ok");
         return;
