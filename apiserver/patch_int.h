@@ -22,10 +22,10 @@ bool api_json_too_deep(const json_t *v, int max);
 /* ---- strategic merge patch schema -------------------------------------- */
 
 enum api_smp_strategy {
-    API_SMP_NONE = 0,      /* maps merge, lists are replaced */
-    API_SMP_MERGE = 1,     /* lists merge by merge key (or as a set) */
-    API_SMP_REPLACE = 2,   /* the value is replaced whole */
-    API_SMP_RETAIN = 4,    /* "retainKeys": $retainKeys is honoured */
+    API_SMP_NONE = 0,    /* maps merge, lists are replaced */
+    API_SMP_MERGE = 1,   /* lists merge by merge key (or as a set) */
+    API_SMP_REPLACE = 2, /* the value is replaced whole */
+    API_SMP_RETAIN = 4,  /* "retainKeys": $retainKeys is honoured */
 };
 
 struct api_smp_type;
@@ -41,7 +41,7 @@ struct api_smp_field {
 };
 
 struct api_smp_type {
-    const char *name; /* the Go type name, for messages */
+    const char *name;                   /* the Go type name, for messages */
     const struct api_smp_field *fields; /* ends with a NULL name */
 };
 

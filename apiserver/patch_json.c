@@ -252,8 +252,7 @@ static int do_add(struct jp *jp, const struct ptr *p, const char *path,
     } else if (json_is_array(parent)) {
         if (strcmp(last, "-") == 0) {
             rv = json_array_append_new(parent, val);
-        } else if (parse_index(last, &idx) &&
-                   idx <= json_array_size(parent)) {
+        } else if (parse_index(last, &idx) && idx <= json_array_size(parent)) {
             rv = json_array_insert_new(parent, idx, val);
         } else {
             json_decref(val);
@@ -446,8 +445,7 @@ static int apply_op(struct jp *jp, const json_t *op)
         v = walk(jp->doc, &p, p.n);
         if (v == NULL || !equal(v, value))
             rv = api_patch_fail(jp->errbuf, jp->errlen, K1S_EINVALID,
-                                "testing value %s failed: test failed",
-                                path);
+                                "testing value %s failed: test failed", path);
     } else {
         rv = api_patch_fail(jp->errbuf, jp->errlen, K1S_EBADREQ,
                             "Unexpected kind: %s", name);

@@ -21,7 +21,10 @@
 
 #define M API_SMP_MERGE
 #define R API_SMP_RETAIN
-#define END {NULL, 0, NULL, NULL}
+#define END                                                                    \
+    {                                                                          \
+        NULL, 0, NULL, NULL                                                    \
+    }
 
 static const struct api_smp_field object_meta_fields[] = {
     {"finalizers", M, NULL, NULL},
@@ -61,8 +64,7 @@ static const struct api_smp_field pod_status_fields[] = {
     {"resourceClaimStatuses", M | R, "name", NULL},
     END,
 };
-static const struct api_smp_type pod_status = {"PodStatus",
-                                               pod_status_fields};
+static const struct api_smp_type pod_status = {"PodStatus", pod_status_fields};
 
 static const struct api_smp_field pod_fields[] = {
     {"metadata", 0, NULL, &object_meta},
@@ -77,16 +79,16 @@ static const struct api_smp_field pod_template_spec_fields[] = {
     {"spec", 0, NULL, &pod_spec},
     END,
 };
-static const struct api_smp_type pod_template_spec = {
-    "PodTemplateSpec", pod_template_spec_fields};
+static const struct api_smp_type pod_template_spec = {"PodTemplateSpec",
+                                                      pod_template_spec_fields};
 
 /* The status of most kinds: conditions merged by type. */
 static const struct api_smp_field conditions_status_fields[] = {
     {"conditions", M, "type", NULL},
     END,
 };
-static const struct api_smp_type conditions_status = {
-    "Status", conditions_status_fields};
+static const struct api_smp_type conditions_status = {"Status",
+                                                      conditions_status_fields};
 
 /* ReplicaSetSpec, DaemonSetSpec, StatefulSetSpec, JobSpec: a template. */
 static const struct api_smp_field templated_spec_fields[] = {
@@ -118,8 +120,7 @@ static const struct api_smp_field deployment_fields[] = {
     {"status", 0, NULL, &conditions_status},
     END,
 };
-static const struct api_smp_type deployment = {"Deployment",
-                                               deployment_fields};
+static const struct api_smp_type deployment = {"Deployment", deployment_fields};
 
 static const struct api_smp_field service_spec_fields[] = {
     {"ports", M, "port", NULL},

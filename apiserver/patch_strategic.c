@@ -136,8 +136,8 @@ static int build_index(const json_t *list, size_t n, const char *key,
 }
 
 /* Position of item in an index, -1 if absent. */
-static long long lookup(const json_t *idx, const json_t *item,
-                        const char *key, struct buf *b)
+static long long lookup(const json_t *idx, const json_t *item, const char *key,
+                        struct buf *b)
 {
     const json_t *v;
 
@@ -166,8 +166,8 @@ static int cmp_ranked(const void *a, const void *b)
 /* normalizeElementOrder + mergeSortedSlice: items of `merged` named in
  * `order` come in that order; the others keep their place; both are
  * interleaved by their positions in merged[0, nserver) (the live list). */
-static int order_list(const json_t *merged, size_t nserver,
-                      const json_t *order, const char *key, json_t **ret)
+static int order_list(const json_t *merged, size_t nserver, const json_t *order,
+                      const char *key, json_t **ret)
 {
     size_t n = json_array_size(merged), np = 0, ns = 0, i, j;
     json_t *oidx = NULL, *sidx = NULL, *res = NULL;
@@ -260,8 +260,8 @@ static int merge_primitives(struct smp *c, const json_t *orig,
             }
         }
     }
-    if (rv == 0 && order_list(merged, json_array_size(orig), order, NULL,
-                              ret) != 0)
+    if (rv == 0 &&
+        order_list(merged, json_array_size(orig), order, NULL, ret) != 0)
         rv = nomem(c);
 out:
     json_decref(merged);
@@ -448,8 +448,7 @@ static int smp_value(struct smp *c, const json_t *orig, const json_t *v,
         return smp_map(c, orig, v, sub, ret);
     }
     if (json_is_array(v) && (strategy & API_SMP_MERGE))
-        return smp_list(c, json_is_array(orig) ? orig : NULL, v, f, NULL,
-                        ret);
+        return smp_list(c, json_is_array(orig) ? orig : NULL, v, f, NULL, ret);
     *ret = json_deep_copy(v);
     return *ret ? 0 : nomem(c);
 }
@@ -627,8 +626,8 @@ static int smp_map(struct smp *c, const json_t *orig, const json_t *patch,
         order = directive_for(patch, ORDER_PREFIX, k);
         if (json_is_array(order) && json_is_array(v))
             continue; /* merged with its $setElementOrder above */
-        rv = smp_value(c, json_object_get(res, k), v,
-                       api_smp_lookup(type, k), &nv);
+        rv = smp_value(c, json_object_get(res, k), v, api_smp_lookup(type, k),
+                       &nv);
         if (rv != 0)
             goto err_after_res;
         if (json_object_set_new(res, k, nv) != 0) {

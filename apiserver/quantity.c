@@ -189,8 +189,8 @@ int api_quantity_parse_err(const char *s, struct api_quantity *ret,
     if (m == 0) {
         nanos = 0;
     } else if (e >= 0) {
-        capped = !mul_pow10(&nanos, e) ||
-                 (base == 2 && !mul_pow2(&nanos, sexp));
+        capped =
+            !mul_pow10(&nanos, e) || (base == 2 && !mul_pow2(&nanos, sexp));
     } else {
         /* ceil(m * 2^k / 10^d) by long division */
         long long d = -e;
@@ -262,8 +262,7 @@ int64_t api_quantity_value(const struct api_quantity *q)
     return scaled(q, NANO);
 }
 
-int api_quantity_cmp(const struct api_quantity *a,
-                     const struct api_quantity *b)
+int api_quantity_cmp(const struct api_quantity *a, const struct api_quantity *b)
 {
     u128 x = get_nanos(a), y = get_nanos(b);
     int sa = x == 0 ? 0 : a->negative ? -1 : 1;

@@ -35,8 +35,8 @@ struct api_quantity {
 };
 
 /* The message Kubernetes gives for a string of the wrong shape. */
-#define API_QUANTITY_FORMAT_ERR                                            \
-    "quantities must match the regular expression "                        \
+#define API_QUANTITY_FORMAT_ERR                                                \
+    "quantities must match the regular expression "                            \
     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 /* Parses s. Errors: K1S_EINVALID (empty, wrong shape, unknown suffix). */

@@ -34,22 +34,21 @@
 /* ---- validation (k8s.io/apimachinery/pkg/util/validation) ------------- */
 
 #define QNAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-#define QNAME_ERR                                                          \
-    "must consist of alphanumeric characters, '-', '_' or '.', and must " \
-    "start and end with an alphanumeric character (e.g. 'MyName',  or "   \
-    "'my.name',  or '123-abc', regex used for validation is '" QNAME_FMT \
-    "')"
-#define LABEL_VALUE_ERR                                                    \
-    "a valid label must be an empty string or consist of alphanumeric "    \
-    "characters, '-', '_' or '.', and must start and end with an "         \
-    "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "         \
-    "'12345', regex used for validation is "                               \
+#define QNAME_ERR                                                              \
+    "must consist of alphanumeric characters, '-', '_' or '.', and must "      \
+    "start and end with an alphanumeric character (e.g. 'MyName',  or "        \
+    "'my.name',  or '123-abc', regex used for validation is '" QNAME_FMT "')"
+#define LABEL_VALUE_ERR                                                        \
+    "a valid label must be an empty string or consist of alphanumeric "        \
+    "characters, '-', '_' or '.', and must start and end with an "             \
+    "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "             \
+    "'12345', regex used for validation is "                                   \
     "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-#define DNS1123_SUB_ERR                                                    \
-    "a lowercase RFC 1123 subdomain must consist of lower case "           \
-    "alphanumeric characters, '-' or '.', and must start and end with an " \
-    "alphanumeric character (e.g. 'example.com', regex used for "          \
-    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*"  \
+#define DNS1123_SUB_ERR                                                        \
+    "a lowercase RFC 1123 subdomain must consist of lower case "               \
+    "alphanumeric characters, '-' or '.', and must start and end with an "     \
+    "alphanumeric character (e.g. 'example.com', regex used for "              \
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*"      \
     "[a-z0-9])?)*')"
 
 static bool is_alnum(char c)
@@ -116,8 +115,9 @@ static bool valid_qualified_name(const char *key, char *msg, size_t len)
             return false;
         }
         if (plen > 253) {
-            snprintf(msg, len, "prefix part must be no more than 253 "
-                               "characters");
+            snprintf(msg, len,
+                     "prefix part must be no more than 253 "
+                     "characters");
             return false;
         }
         if (!match_dns1123_subdomain(key, plen)) {
@@ -174,9 +174,9 @@ static int fail(char *errbuf, size_t errlen, int rv, const char *fmt, ...)
 /* ---- label selector: representation ------------------------------------ */
 
 enum op {
-    OP_EQ,       /* = */
-    OP_DEQ,      /* == */
-    OP_NE,       /* != */
+    OP_EQ,  /* = */
+    OP_DEQ, /* == */
+    OP_NE,  /* != */
     OP_IN,
     OP_NOTIN,
     OP_EXISTS,
@@ -239,15 +239,24 @@ static int cmp_req(const void *a, const void *b)
 static const char *op_name(enum op op)
 {
     switch (op) {
-    case OP_EQ: return "=";
-    case OP_DEQ: return "==";
-    case OP_NE: return "!=";
-    case OP_IN: return "in";
-    case OP_NOTIN: return "notin";
-    case OP_EXISTS: return "exists";
-    case OP_NOTEXIST: return "!";
-    case OP_GT: return "gt";
-    case OP_LT: return "lt";
+    case OP_EQ:
+        return "=";
+    case OP_DEQ:
+        return "==";
+    case OP_NE:
+        return "!=";
+    case OP_IN:
+        return "in";
+    case OP_NOTIN:
+        return "notin";
+    case OP_EXISTS:
+        return "exists";
+    case OP_NOTEXIST:
+        return "!";
+    case OP_GT:
+        return "gt";
+    case OP_LT:
+        return "lt";
     }
     return "?";
 }
@@ -366,12 +375,12 @@ enum tok {
     T_IDENT,
     T_IN,
     T_NOTIN,
-    T_NOT,    /* ! */
-    T_NE,     /* != */
-    T_EQ,     /* = */
-    T_DEQ,    /* == */
-    T_GT,     /* > */
-    T_LT,     /* < */
+    T_NOT, /* ! */
+    T_NE,  /* != */
+    T_EQ,  /* = */
+    T_DEQ, /* == */
+    T_GT,  /* > */
+    T_LT,  /* < */
     T_LPAREN,
     T_RPAREN,
     T_COMMA,
@@ -419,11 +428,21 @@ static void lex(struct lexer *lx, bool values_ctx)
         case '=':
             lx->tok = d == '=' ? T_DEQ : T_EQ;
             break;
-        case '>': lx->tok = T_GT; break;
-        case '<': lx->tok = T_LT; break;
-        case '(': lx->tok = T_LPAREN; break;
-        case ')': lx->tok = T_RPAREN; break;
-        default: lx->tok = T_COMMA; break;
+        case '>':
+            lx->tok = T_GT;
+            break;
+        case '<':
+            lx->tok = T_LT;
+            break;
+        case '(':
+            lx->tok = T_LPAREN;
+            break;
+        case ')':
+            lx->tok = T_RPAREN;
+            break;
+        default:
+            lx->tok = T_COMMA;
+            break;
         }
         if (lx->tok == T_NE || lx->tok == T_DEQ)
             lx->litlen = 2;
@@ -436,8 +455,7 @@ static void lex(struct lexer *lx, bool values_ctx)
         lx->tok = T_IDENT;
         if (!values_ctx && lx->litlen == 2 && memcmp(s + st, "in", 2) == 0)
             lx->tok = T_IN;
-        if (!values_ctx && lx->litlen == 5 &&
-            memcmp(s + st, "notin", 5) == 0)
+        if (!values_ctx && lx->litlen == 5 && memcmp(s + st, "notin", 5) == 0)
             lx->tok = T_NOTIN;
     }
     lx->pos = p;
@@ -456,8 +474,8 @@ static int lex_fail(const struct lexer *lx, char *errbuf, size_t errlen,
 {
     const char *lit = lx->tok == T_END ? "" : lx->lit;
     int n = lx->tok == T_END ? 0 : (int)lx->litlen;
-    return fail(errbuf, errlen, K1S_EBADREQ, "found '%.*s', expected: %s",
-                n, lit, expected);
+    return fail(errbuf, errlen, K1S_EBADREQ, "found '%.*s', expected: %s", n,
+                lit, expected);
 }
 
 static char *lit_dup(const struct lexer *lx)
@@ -491,8 +509,8 @@ static void free_vals(char **vals, size_t n)
 }
 
 /* `( v1, v2, ... )` after in/notin; "(a,)" holds "a" and "". */
-static int parse_set(struct lexer *lx, char ***vals, size_t *n,
-                     char *errbuf, size_t errlen)
+static int parse_set(struct lexer *lx, char ***vals, size_t *n, char *errbuf,
+                     size_t errlen)
 {
     lex(lx, true);
     if (lx->tok != T_LPAREN)
@@ -553,13 +571,27 @@ static int parse_requirement(struct lexer *lx, struct api_label_selector *sel,
 
     lex(lx, false);
     switch (lx->tok) {
-    case T_EQ: op = OP_EQ; break;
-    case T_DEQ: op = OP_DEQ; break;
-    case T_NE: op = OP_NE; break;
-    case T_GT: op = OP_GT; break;
-    case T_LT: op = OP_LT; break;
-    case T_IN: op = OP_IN; break;
-    case T_NOTIN: op = OP_NOTIN; break;
+    case T_EQ:
+        op = OP_EQ;
+        break;
+    case T_DEQ:
+        op = OP_DEQ;
+        break;
+    case T_NE:
+        op = OP_NE;
+        break;
+    case T_GT:
+        op = OP_GT;
+        break;
+    case T_LT:
+        op = OP_LT;
+        break;
+    case T_IN:
+        op = OP_IN;
+        break;
+    case T_NOTIN:
+        op = OP_NOTIN;
+        break;
     default:
         free(key);
         return lex_fail(lx, errbuf, errlen,
@@ -641,8 +673,8 @@ err_after_sel:
 }
 
 int api_label_selector_from_json(const json_t *ls,
-                                 struct api_label_selector **ret,
-                                 char *errbuf, size_t errlen)
+                                 struct api_label_selector **ret, char *errbuf,
+                                 size_t errlen)
 {
     struct api_label_selector *sel;
     const json_t *ml, *me, *e, *v;
@@ -941,9 +973,8 @@ static bool allowed_field(const char *f, const char *const *allowed)
 }
 
 /* One term s[0,n): `field op value`. */
-static int parse_term(struct api_field_selector *sel, const char *s,
-                      size_t n, const char *const *allowed, char *errbuf,
-                      size_t errlen)
+static int parse_term(struct api_field_selector *sel, const char *s, size_t n,
+                      const char *const *allowed, char *errbuf, size_t errlen)
 {
     size_t i, oplen = 0;
     bool negate = false;
@@ -964,19 +995,18 @@ static int parse_term(struct api_field_selector *sel, const char *s,
     }
     if (oplen == 0)
         return fail(errbuf, errlen, K1S_EBADREQ,
-                    "invalid selector: '%.*s'; can't understand '%.*s'",
-                    (int)n, s, (int)n, s);
+                    "invalid selector: '%.*s'; can't understand '%.*s'", (int)n,
+                    s, (int)n, s);
     t.field = strndup(s, i);
     if (t.field == NULL)
         return fail(errbuf, errlen, K1S_ENOMEM, "out of memory");
     t.negate = negate;
-    rv = unescape_value(s + i + oplen, n - i - oplen, &t.value, errbuf,
-                        errlen);
+    rv = unescape_value(s + i + oplen, n - i - oplen, &t.value, errbuf, errlen);
     if (rv != 0)
         goto err;
     if (!allowed_field(t.field, allowed)) {
-        rv = fail(errbuf, errlen, K1S_EBADREQ,
-                  "field label not supported: %s", t.field);
+        rv = fail(errbuf, errlen, K1S_EBADREQ, "field label not supported: %s",
+                  t.field);
         goto err;
     }
     nt = realloc(sel->terms, (sel->n + 1) * sizeof *nt);
@@ -1021,8 +1051,7 @@ int api_field_selector_parse(const char *s, const char *const *allowed,
         if (i < len && s[i] != ',')
             continue;
         if (i > start) {
-            rv = parse_term(sel, s + start, i - start, allowed, errbuf,
-                            errlen);
+            rv = parse_term(sel, s + start, i - start, allowed, errbuf, errlen);
             if (rv != 0)
                 goto err_after_sel;
         }
@@ -1063,8 +1092,7 @@ static void field_value(const json_t *obj, const char *path, char *tmp,
     } else if (json_is_false(cur)) {
         *ret = "false";
     } else if (json_is_integer(cur)) {
-        snprintf(tmp, tmplen, "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(cur));
+        snprintf(tmp, tmplen, "%" JSON_INTEGER_FORMAT, json_integer_value(cur));
         *ret = tmp;
     }
 }

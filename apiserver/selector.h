@@ -37,8 +37,8 @@ int api_label_selector_parse(const char *s, struct api_label_selector **ret,
  * everything; NULL or JSON null selects nothing (as
  * metav1.LabelSelectorAsSelector). Errors: K1S_EINVALID, K1S_ENOMEM. */
 int api_label_selector_from_json(const json_t *label_selector,
-                                 struct api_label_selector **ret,
-                                 char *errbuf, size_t errlen);
+                                 struct api_label_selector **ret, char *errbuf,
+                                 size_t errlen);
 
 /* labels: the object's metadata.labels (an object of strings) or NULL. */
 bool api_label_selector_matches(const struct api_label_selector *sel,
@@ -61,8 +61,8 @@ struct api_field_selector;
  * K1S_EBADREQ ("invalid selector: ...", "invalid field selector: ..."),
  * K1S_ENOMEM. "" selects everything. */
 int api_field_selector_parse(const char *s, const char *const *allowed,
-                             struct api_field_selector **ret,
-                             char *errbuf, size_t errlen);
+                             struct api_field_selector **ret, char *errbuf,
+                             size_t errlen);
 
 /* Resolves each term's dotted path in obj: strings as they are, booleans
  * "true"/"false", integers in decimal, absent or other values as "". */

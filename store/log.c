@@ -111,8 +111,8 @@ static int exec(sqlite3 *db, const char *sql)
 
 static int prepare(struct store_log *log, sqlite3_stmt **st, const char *sql)
 {
-    int rc = sqlite3_prepare_v3(log->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                st, NULL);
+    int rc = sqlite3_prepare_v3(log->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+                                NULL);
     return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
 }
 
@@ -139,19 +139,16 @@ static const char log_schema[] =
     " idx INTEGER NOT NULL, term INTEGER NOT NULL, conf BLOB NOT NULL);";
 
 /* Tags a fresh database or checks the tag of an existing one. */
-static int log_init_schema(struct store_log *log, char *errbuf,
-                           size_t errlen)
+static int log_init_schema(struct store_log *log, char *errbuf, size_t errlen)
 {
     int64_t app_id = 0, ntables = 0;
     int rv;
 
     rv = query_int(log->db, "PRAGMA application_id", &app_id);
     if (rv == 0)
-        rv = query_int(log->db, "SELECT count(*) FROM sqlite_master",
-                       &ntables);
+        rv = query_int(log->db, "SELECT count(*) FROM sqlite_master", &ntables);
     if (rv != 0) {
-        log_errmsg(log, errbuf, errlen, "not a readable SQLite database",
-                   0);
+        log_errmsg(log, errbuf, errlen, "not a readable SQLite database", 0);
         return rv == K1S_EIO ? K1S_ECORRUPT : rv;
     }
     if (app_id == LOG_APP_ID)
@@ -167,8 +164,7 @@ static int log_init_schema(struct store_log *log, char *errbuf,
     rv = exec(log->db, "BEGIN IMMEDIATE");
     if (rv == 0)
         rv = exec(log->db, log_schema);
-    if (rv == 0)
-    {
+    if (rv == 0) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA application_id = %d", LOG_APP_ID);
         rv = exec(log->db, sql);
@@ -247,8 +243,7 @@ static int log_load_bounds(struct store_log *log)
 
 /* Checks the tail's checksums and index sequence; truncates at the first
  * bad entry. */
-static int log_repair_tail(struct store_log *log, char *errbuf,
-                           size_t errlen)
+static int log_repair_tail(struct store_log *log, char *errbuf, size_t errlen)
 {
     uint64_t lo, expect, bad = 0;
     const char *why = NULL;
@@ -302,8 +297,8 @@ static int log_repair_tail(struct store_log *log, char *errbuf,
     return rv;
 }
 
-int store_log_open(const char *path, struct store_log **ret_log,
-                   char *errbuf, size_t errlen)
+int store_log_open(const char *path, struct store_log **ret_log, char *errbuf,
+                   size_t errlen)
 {
     struct store_log *log;
     int rc, rv;
@@ -316,10 +311,9 @@ int store_log_open(const char *path, struct store_log **ret_log,
         rv = K1S_ENOMEM;
         goto err_after_alloc;
     }
-    rc = sqlite3_open_v2(path, &log->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        path, &log->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         log_errmsg(log, errbuf, errlen, "cannot open", rc);
         rv = store_sqlite_err(rc);
@@ -345,6 +339,11 @@ int store_log_open(const char *path, struct store_log **ret_log,
         }
     }
     rv = exec(log->db, "PRAGMA synchronous = FULL");
+    /* One connection only: no file locks per transaction. */
+    if (rv == 0)
+        rv = exec(log->db, "PRAGMA locking_mode = EXCLUSIVE");
+    if (rv == 0)
+        rv = exec(log->db, "PRAGMA cache_size = -8192");
     if (rv == 0)
         rv = log_prepare_all(log);
     if (rv != 0) {
@@ -376,9 +375,9 @@ void store_log_close(struct store_log *log)
     if (log == NULL)
         return;
     sqlite3_stmt **stmts[] = {
-        &log->begin,   &log->commit,  &log->rollback, &log->ins,
+        &log->begin,    &log->commit,   &log->rollback,  &log->ins,
         &log->del_from, &log->del_upto, &log->sel_range, &log->sel_term,
-        &log->hs_get,  &log->hs_put,  &log->snap_get, &log->snap_put,
+        &log->hs_get,   &log->hs_put,   &log->snap_get,  &log->snap_put,
     };
 
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
@@ -415,9 +414,8 @@ static int hs_bind_put(struct store_log *log,
     return step_done(log->hs_put);
 }
 
-int store_log_append(struct store_log *log,
-                     const struct store_log_entry *ents, size_t n,
-                     const struct store_log_hardstate *hs)
+int store_log_append(struct store_log *log, const struct store_log_entry *ents,
+                     size_t n, const struct store_log_hardstate *hs)
 {
     int rv;
 
@@ -450,11 +448,10 @@ int store_log_append(struct store_log *log,
         if (e->len == 0)
             sqlite3_bind_zeroblob(log->ins, 4, 0);
         else
-            sqlite3_bind_blob(log->ins, 4, e->data, (int)e->len,
-                              SQLITE_STATIC);
-        sqlite3_bind_int64(log->ins, 5,
-                           entry_crc(e->index, e->term, e->type, e->data,
-                                     e->len));
+            sqlite3_bind_blob(log->ins, 4, e->data, (int)e->len, SQLITE_STATIC);
+        sqlite3_bind_int64(
+            log->ins, 5,
+            entry_crc(e->index, e->term, e->type, e->data, e->len));
         rv = step_done(log->ins);
         if (rv != 0)
             goto err_after_begin;
@@ -534,8 +531,7 @@ int store_log_read(struct store_log *log, uint64_t lo, uint64_t hi,
             break;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
-            struct store_log_entry *ne =
-                realloc(ents, ncap * sizeof *ents);
+            struct store_log_entry *ne = realloc(ents, ncap * sizeof *ents);
             if (ne == NULL) {
                 rv = K1S_ENOMEM;
                 break;

@@ -7,7 +7,6 @@
  *   kv(key PRIMARY KEY, value, create_rev, mod_rev)   the current state
  *   hist(rev PRIMARY KEY, key, type, value, create_rev,
  *        prev_value, prev_create_rev, prev_mod_rev)   one row per change
- *   hist_key(key, rev)                               index for old reads
  *
  * Apply: a batch of entries is one transaction that also writes
  * meta.applied, so a restart replays exactly the entries after it. The
@@ -27,7 +26,10 @@
  * its kv row if mod_rev <= R; otherwise, if the key changed after R, it is
  * the "prev" side of the key's first hist row after R (absent if that row
  * created the key). A list at R merges the two in key order; one read
- * transaction keeps it consistent while the writer goes on.
+ * transaction keeps it consistent while the writer goes on. The second
+ * part scans the changes after R (bounded by the history window) rather
+ * than keeping an index on hist(key): the index cost every write a third
+ * B-tree insert, for the benefit of the rare list at an old revision.
  *
  * Reads use a pool of read connections (WAL readers never block the
  * writer, nor it them); the writer's connection belongs to the apply
@@ -63,8 +65,8 @@ struct store_state {
     int64_t chunk;
 
     sqlite3 *db; /* the apply thread's connection */
-    sqlite3_stmt *begin, *commit, *rollback, *sel_kv, *ins_kv, *upd_kv,
-        *del_kv, *ins_hist, *del_hist, *upd_meta;
+    sqlite3_stmt *begin, *commit, *rollback, *sel_kv, *ins_kv, *upd_kv, *del_kv,
+        *ins_hist, *del_hist, *upd_meta;
     uint64_t w_applied;
     int64_t w_rev, w_compact;
     struct buf old; /* the previous value during apply */
@@ -92,8 +94,8 @@ static int exec(sqlite3 *db, const char *sql)
 
 static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-                                NULL);
+    int rc =
+        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
     return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
 }
 
@@ -129,16 +131,14 @@ static const char state_schema[] =
     "CREATE TABLE hist(rev INTEGER PRIMARY KEY, key BLOB NOT NULL,"
     " type INTEGER NOT NULL, value BLOB, create_rev INTEGER NOT NULL,"
     " prev_value BLOB, prev_create_rev INTEGER NOT NULL,"
-    " prev_mod_rev INTEGER NOT NULL);"
-    "CREATE INDEX hist_key ON hist(key, rev);";
+    " prev_mod_rev INTEGER NOT NULL);";
 
 static void state_err(struct store_state *st, char *errbuf, size_t errlen,
                       const char *what)
 {
     if (errbuf != NULL)
-        snprintf(errbuf, errlen, "store: state database %s: %s: %s",
-                 st->path, what,
-                 st->db ? sqlite3_errmsg(st->db) : "cannot open");
+        snprintf(errbuf, errlen, "store: state database %s: %s: %s", st->path,
+                 what, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 }
 
 static int state_init_schema(struct store_state *st, char *errbuf,
@@ -150,8 +150,7 @@ static int state_init_schema(struct store_state *st, char *errbuf,
 
     rv = query_int(st->db, "PRAGMA application_id", &app_id);
     if (rv == 0)
-        rv = query_int(st->db, "SELECT count(*) FROM sqlite_master",
-                       &ntables);
+        rv = query_int(st->db, "SELECT count(*) FROM sqlite_master", &ntables);
     if (rv != 0) {
         state_err(st, errbuf, errlen, "corrupt (not a readable SQLite file)");
         return K1S_ECORRUPT;
@@ -197,9 +196,8 @@ static int state_check(struct store_state *st, char *errbuf, size_t errlen)
     }
     if (res == NULL || strcmp(res, "ok") != 0) {
         if (errbuf != NULL)
-            snprintf(errbuf, errlen,
-                     "store: state database %s is corrupt: %s", st->path,
-                     res ? res : sqlite3_errmsg(st->db));
+            snprintf(errbuf, errlen, "store: state database %s is corrupt: %s",
+                     st->path, res ? res : sqlite3_errmsg(st->db));
         rv = K1S_ECORRUPT;
     }
     sqlite3_finalize(q);
@@ -280,8 +278,8 @@ int store_state_open(const struct store_state_config *cfg,
         free(st);
         return K1S_ENOMEM;
     }
-    st->history = cfg->history_revisions ? cfg->history_revisions
-                                         : STORE_DEFAULT_HISTORY;
+    st->history =
+        cfg->history_revisions ? cfg->history_revisions : STORE_DEFAULT_HISTORY;
     st->chunk = (int64_t)(st->history / 4);
     if (st->chunk < 1)
         st->chunk = 1;
@@ -291,10 +289,9 @@ int store_state_open(const struct store_state_config *cfg,
     pthread_mutex_init(&st->pool_mu, NULL);
     pthread_cond_init(&st->pool_cond, NULL);
 
-    rc = sqlite3_open_v2(cfg->path, &st->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        cfg->path, &st->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         state_err(st, errbuf, errlen, "cannot open");
         rv = store_sqlite_err(rc);
@@ -310,9 +307,12 @@ int store_state_open(const struct store_state_config *cfg,
     rv = exec(st->db, "PRAGMA journal_mode = WAL");
     if (rv == 0)
         rv = exec(st->db, "PRAGMA synchronous = NORMAL");
+    if (rv == 0)
+        rv = exec(st->db, "PRAGMA cache_size = -32768");
+    if (rv == 0)
+        rv = exec(st->db, "PRAGMA wal_autocheckpoint = 10000");
     if (rv == 0 && cfg->max_pages > 0) {
-        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u",
-                 cfg->max_pages);
+        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", cfg->max_pages);
         rv = exec(st->db, sql);
     }
     if (rv != 0) {
@@ -353,9 +353,8 @@ void store_state_close(struct store_state *st)
     if (st == NULL)
         return;
     sqlite3_stmt **stmts[] = {
-        &st->begin,  &st->commit,   &st->rollback, &st->sel_kv,
-        &st->ins_kv, &st->upd_kv,   &st->del_kv,   &st->ins_hist,
-        &st->del_hist, &st->upd_meta,
+        &st->begin,  &st->commit, &st->rollback, &st->sel_kv,   &st->ins_kv,
+        &st->upd_kv, &st->del_kv, &st->ins_hist, &st->del_hist, &st->upd_meta,
     };
 
     while (st->pool != NULL) {
@@ -418,9 +417,9 @@ int store_state_sync(struct store_state *st)
 /* --- apply ------------------------------------------------------------- */
 
 static int apply_hist(struct store_state *st, int64_t rev, const char *key,
-                      size_t keylen, int type, const void *value,
-                      size_t vlen, bool has_value, int64_t create_rev,
-                      bool has_prev, int64_t prev_create, int64_t prev_mod)
+                      size_t keylen, int type, const void *value, size_t vlen,
+                      bool has_value, int64_t create_rev, bool has_prev,
+                      int64_t prev_create, int64_t prev_mod)
 {
     sqlite3_stmt *q = st->ins_hist;
 
@@ -523,9 +522,9 @@ static int apply_cmd(struct store_state *st, const struct store_cmd *c,
         sqlite3_bind_blob(q, 1, c->key, (int)c->keylen, SQLITE_STATIC);
         rv = step_done(q);
         if (rv == 0)
-            rv = apply_hist(st, rev, c->key, c->keylen, STORE_EVENT_DELETE,
-                            NULL, 0, false, old_create, true, old_create,
-                            old_mod);
+            rv =
+                apply_hist(st, rev, c->key, c->keylen, STORE_EVENT_DELETE, NULL,
+                           0, false, old_create, true, old_create, old_mod);
     }
     if (rv != 0)
         return rv;
@@ -545,15 +544,15 @@ static int apply_cmd(struct store_state *st, const struct store_cmd *c,
 
     if (want_events) {
         if (c->op == STORE_OP_DELETE)
-            res->ev = store_sevent_new(STORE_EVENT_DELETE, rev, old_create,
-                                       c->key, c->keylen, st->old.data,
-                                       st->old.len, st->old.data,
-                                       st->old.len, true, old_mod);
+            res->ev =
+                store_sevent_new(STORE_EVENT_DELETE, rev, old_create, c->key,
+                                 c->keylen, st->old.data, st->old.len,
+                                 st->old.data, st->old.len, true, old_mod);
         else
             res->ev = store_sevent_new(
                 STORE_EVENT_PUT, rev,
-                c->op == STORE_OP_CREATE ? rev : old_create, c->key,
-                c->keylen, c->value, c->vlen, st->old.data, st->old.len,
+                c->op == STORE_OP_CREATE ? rev : old_create, c->key, c->keylen,
+                c->value, c->vlen, st->old.data, st->old.len,
                 c->op == STORE_OP_UPDATE,
                 c->op == STORE_OP_UPDATE ? old_mod : 0);
         if (res->ev == NULL)
@@ -669,10 +668,10 @@ static int rconn_open(struct store_state *st, struct rconn **ret)
                    " WHERE key >= ?1 AND key < ?2 AND mod_rev <= ?3 "
                    "UNION ALL "
                    "SELECT key, prev_value, prev_create_rev, prev_mod_rev "
-                   " FROM hist h WHERE key >= ?1 AND key < ?2 AND rev > ?3"
-                   " AND prev_mod_rev > 0 AND NOT EXISTS (SELECT 1 FROM "
-                   " hist h2 WHERE h2.key = h.key AND h2.rev > ?3 AND "
-                   " h2.rev < h.rev) "
+                   " FROM (SELECT key, prev_value, prev_create_rev, "
+                   "  prev_mod_rev, min(rev) FROM hist WHERE rev > ?3 "
+                   "  AND key >= ?1 AND key < ?2 GROUP BY key) "
+                   " WHERE prev_mod_rev > 0 "
                    "ORDER BY 1 LIMIT ?4");
     rv = rv ? rv
             : prep(c->db, &c->hist,
@@ -839,8 +838,7 @@ static void bind_range(sqlite3_stmt *q, const struct key_range *r)
 {
     sqlite3_bind_blob(q, 1, r->lo, (int)r->lolen, SQLITE_STATIC);
     if (r->hi_none)
-        sqlite3_bind_blob(q, 2, sentinel, (int)sizeof sentinel,
-                          SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, sentinel, (int)sizeof sentinel, SQLITE_STATIC);
     else
         sqlite3_bind_blob(q, 2, r->hi, (int)r->hilen, SQLITE_STATIC);
 }
@@ -912,8 +910,7 @@ int store_state_list(struct store_state *st, const char *prefix,
             ret->items = ni;
             cap = ncap;
         }
-        rv = fill_kv(q, 1, &ret->items[ret->n],
-                     sqlite3_column_blob(q, 0),
+        rv = fill_kv(q, 1, &ret->items[ret->n], sqlite3_column_blob(q, 0),
                      (size_t)sqlite3_column_bytes(q, 0));
         if (rv != 0)
             break;
@@ -933,9 +930,8 @@ out:
 
 int store_state_history(struct store_state *st, int64_t after, int64_t upto,
                         const char *lo, size_t lolen, const char *hi,
-                        size_t hilen, size_t max,
-                        struct store_sevent **ret_evs, size_t *ret_n,
-                        int64_t *ret_next)
+                        size_t hilen, size_t max, struct store_sevent **ret_evs,
+                        size_t *ret_n, int64_t *ret_next)
 {
     struct rconn *c;
     sqlite3_stmt *q;
@@ -996,15 +992,14 @@ int store_state_history(struct store_state *st, int64_t after, int64_t upto,
         }
         if (type == STORE_EVENT_DELETE)
             e = store_sevent_new(STORE_EVENT_DELETE, rev,
-                                 sqlite3_column_int64(q, 4), key, keylen,
-                                 prev, plen, prev, plen, true,
+                                 sqlite3_column_int64(q, 4), key, keylen, prev,
+                                 plen, prev, plen, true,
                                  sqlite3_column_int64(q, 6));
         else
-            e = store_sevent_new(STORE_EVENT_PUT, rev,
-                                 sqlite3_column_int64(q, 4), key, keylen,
-                                 sqlite3_column_blob(q, 3),
-                                 (size_t)sqlite3_column_bytes(q, 3), prev,
-                                 plen, has_prev, sqlite3_column_int64(q, 6));
+            e = store_sevent_new(
+                STORE_EVENT_PUT, rev, sqlite3_column_int64(q, 4), key, keylen,
+                sqlite3_column_blob(q, 3), (size_t)sqlite3_column_bytes(q, 3),
+                prev, plen, has_prev, sqlite3_column_int64(q, 6));
         if (e == NULL) {
             rv = K1S_ENOMEM;
             break;

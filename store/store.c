@@ -1,15 +1,22 @@
 /*
- * DESIGN: the store's front door (store.h) and its writer thread.
+ * DESIGN: the store's front door (store.h) and its write pipeline.
  *
- * A write is a request on the caller's stack, queued to the writer thread;
- * the caller then sleeps on the request's semaphore. The writer takes
- * every queued request at once (up to WRITER_BATCH), encodes each as a log
- * entry (term 1, the next indexes), appends them with one
- * store_log_append — one transaction, one fsync: group commit — then
- * applies them to the state database in one transaction, publishes the
- * changes to the watchers and wakes the callers with their results. While
- * it works, new requests queue up and form the next batch, so the batch
- * grows with the load and the fsync cost per write falls.
+ * A write is a request on the caller's stack, queued to the store-log
+ * thread; the caller then sleeps on the request's semaphore. The pipeline
+ * has two stages, each a thread, and NBATCH batch slots between them:
+ *
+ *   store-log    takes every queued request at once (up to WRITER_BATCH),
+ *                encodes each as a log entry (term 1, the next indexes) and
+ *                appends them with one store_log_append — one transaction,
+ *                one fsync: group commit — then hands the batch on;
+ *   store-apply  applies the batch to the state database in one
+ *                transaction, publishes the changes to the watchers and
+ *                wakes the callers with their results.
+ *
+ * While one batch is being applied the next one is being fsynced, and
+ * while both slots are busy new requests queue up, so the batch grows with
+ * the load and the fsync cost per write falls. Batches are applied in log
+ * order (a FIFO of slots).
  *
  * This writer is the one-member stand-in for the Raft driver: "committed"
  * here means "on this disk"; store/raft replaces that rule without changing
@@ -33,8 +40,11 @@
  * compacts a prefix, after making the state database durable.
  *
  * Shutdown: store_close sets `stopping`; queued and later writes fail with
- * K1S_ESHUTDOWN, reads in progress finish, the writer finishes its batch,
- * cuts every watcher off and exits.
+ * K1S_ESHUTDOWN, reads in progress finish, batches already appended are
+ * applied, and the apply thread cuts every watcher off and exits.
+ *
+ * Locks: qmu guards the request queue, `stopping`, `failed` and `active`;
+ * amu guards the slots and `kick`. They are never held together.
  */
 #include <errno.h>
 #include <limits.h>
@@ -50,6 +60,7 @@
 #include "store/store_int.h"
 
 #define WRITER_BATCH 4096
+#define NBATCH 2
 #define LOG_KEEP 4096
 #define LOG_COMPACT_EVERY 4096
 #define REPLAY_BYTES (4u * 1024 * 1024)
@@ -63,6 +74,14 @@ struct store_req {
     struct store_req *next;
 };
 
+/* One batch of requests on its way through the pipeline. */
+struct batch {
+    struct store_req *reqs[WRITER_BATCH];
+    struct store_log_entry ents[WRITER_BATCH];
+    struct buf enc; /* the entries' data */
+    size_t n;
+};
+
 struct store {
     char *dir;
     struct store_log *log;
@@ -73,24 +92,40 @@ struct store {
     pthread_cond_t qcond;
     pthread_cond_t idle;
     struct store_req *qhead, *qtail;
-    bool stopping, kick;
+    bool stopping;
+    bool kick;  /* guarded by amu */
     int active; /* readers inside the store */
     int failed; /* sticky error after a failed apply */
-    pthread_t thread;
-    bool thread_started;
+    pthread_t log_thread, apply_thread;
+    bool log_started, apply_started;
+    _Atomic uint64_t stat_appends, stat_entries;
 
-    /* writer thread only */
+    /* The pipeline between the two threads: batch slots, free or queued
+     * for apply (guarded by amu; kick too). */
+    pthread_mutex_t amu;
+    pthread_cond_t acond;     /* the apply thread waits: work or kick */
+    pthread_cond_t slot_cond; /* the log thread waits: a free slot */
+    struct batch batches[NBATCH];
+    int free_slots[NBATCH], nfree;
+    int applyq[NBATCH], aq_head, aq_len;
+    bool log_done;
+
+    /* log thread only */
     uint64_t next_index;
-    struct store_req *batch[WRITER_BATCH];
-    struct store_log_entry ents[WRITER_BATCH];
+    /* apply thread only */
     struct store_apply_result res[WRITER_BATCH];
     struct store_sevent *evs[WRITER_BATCH];
-    struct buf enc;
 };
 
 struct store_state *store_get_state(struct store *s)
 {
     return s->state;
+}
+
+void store_stats(struct store *s, uint64_t *ret_appends, uint64_t *ret_entries)
+{
+    *ret_appends = atomic_load(&s->stat_appends);
+    *ret_entries = atomic_load(&s->stat_entries);
 }
 
 struct store_hub *store_get_hub(struct store *s)
@@ -100,18 +135,18 @@ struct store_hub *store_get_hub(struct store *s)
 
 bool store_on_apply_thread(struct store *s)
 {
-    return s->thread_started && pthread_equal(pthread_self(), s->thread);
+    return s->apply_started && pthread_equal(pthread_self(), s->apply_thread);
 }
 
 void store_request_kick(struct store *s)
 {
-    pthread_mutex_lock(&s->qmu);
+    pthread_mutex_lock(&s->amu);
     s->kick = true;
-    pthread_cond_signal(&s->qcond);
-    pthread_mutex_unlock(&s->qmu);
+    pthread_cond_broadcast(&s->acond);
+    pthread_mutex_unlock(&s->amu);
 }
 
-/* --- writer ------------------------------------------------------------ */
+/* --- writer: the log stage and the apply stage ------------------------ */
 
 static void req_finish(struct store_req *r, int rv)
 {
@@ -143,53 +178,137 @@ static void maybe_compact_log(struct store *s)
                  (unsigned long long)meta.index, err_str(rv));
 }
 
-static void process_batch(struct store *s, size_t n)
+/* Log stage: encodes the batch and appends it (one fsync). */
+static int log_batch(struct store *s, struct batch *b)
 {
-    size_t total = 0, off = 0, nev = 0;
+    size_t total = 0, off = 0;
+    int rv;
+
+    for (size_t i = 0; i < b->n; i++)
+        total += store_cmd_size(&b->reqs[i]->cmd);
+    buf_reset(&b->enc);
+    rv = buf_reserve(&b->enc, total + 1);
+    if (rv != 0)
+        return rv;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t sz = store_cmd_size(&b->reqs[i]->cmd);
+        store_cmd_encode(&b->reqs[i]->cmd, (uint8_t *)b->enc.data + off);
+        b->ents[i].index = s->next_index + i;
+        b->ents[i].term = 1;
+        b->ents[i].type = STORE_LOG_NORMAL;
+        b->ents[i].data = b->enc.data + off;
+        b->ents[i].len = sz;
+        off += sz;
+    }
+    rv = store_log_append(s->log, b->ents, b->n, NULL);
+    if (rv != 0) {
+        log_error("store: appending %zu entries to the log: %s", b->n,
+                  err_str(rv));
+        return rv;
+    }
+    s->next_index += b->n;
+    atomic_fetch_add(&s->stat_appends, 1);
+    atomic_fetch_add(&s->stat_entries, b->n);
+    return 0;
+}
+
+static void *log_main(void *arg)
+{
+    struct store *s = arg;
+
+    pthread_setname_np(pthread_self(), "store-log");
+    for (;;) {
+        struct batch *b;
+        int failed;
+        int rv;
+
+        /* A free batch slot first: while both are busy, requests queue up
+         * and make the next batch bigger. */
+        pthread_mutex_lock(&s->amu);
+        while (s->nfree == 0)
+            pthread_cond_wait(&s->slot_cond, &s->amu);
+        b = &s->batches[s->free_slots[--s->nfree]];
+        pthread_mutex_unlock(&s->amu);
+
+        pthread_mutex_lock(&s->qmu);
+        while (s->qhead == NULL && !s->stopping)
+            pthread_cond_wait(&s->qcond, &s->qmu);
+        if (s->stopping) {
+            pthread_mutex_unlock(&s->qmu);
+            break;
+        }
+        b->n = 0;
+        while (s->qhead != NULL && b->n < WRITER_BATCH) {
+            b->reqs[b->n++] = s->qhead;
+            s->qhead = s->qhead->next;
+        }
+        if (s->qhead == NULL)
+            s->qtail = NULL;
+        failed = s->failed;
+        pthread_mutex_unlock(&s->qmu);
+
+        rv = failed ? failed : log_batch(s, b);
+        if (rv != 0) {
+            for (size_t i = 0; i < b->n; i++)
+                req_finish(b->reqs[i], rv);
+            pthread_mutex_lock(&s->amu);
+            s->free_slots[s->nfree++] = (int)(b - s->batches);
+            pthread_mutex_unlock(&s->amu);
+            continue;
+        }
+        pthread_mutex_lock(&s->amu);
+        s->applyq[(s->aq_head + s->aq_len) % NBATCH] = (int)(b - s->batches);
+        s->aq_len++;
+        pthread_cond_broadcast(&s->acond);
+        pthread_mutex_unlock(&s->amu);
+        maybe_compact_log(s);
+    }
+    /* Fail whatever is still queued; store_write refuses new requests
+     * once `stopping` is set. */
+    pthread_mutex_lock(&s->qmu);
+    while (s->qhead != NULL) {
+        struct store_req *r = s->qhead;
+        s->qhead = r->next;
+        req_finish(r, K1S_ESHUTDOWN);
+    }
+    s->qtail = NULL;
+    pthread_mutex_unlock(&s->qmu);
+    pthread_mutex_lock(&s->amu);
+    s->log_done = true;
+    pthread_cond_broadcast(&s->acond);
+    pthread_mutex_unlock(&s->amu);
+    return NULL;
+}
+
+/* Apply stage: applies an appended batch, publishes, wakes the callers. */
+static void apply_batch(struct store *s, struct batch *b)
+{
+    size_t n = b->n, nev = 0;
     bool want;
     int rv;
 
-    for (size_t i = 0; i < n; i++)
-        total += store_cmd_size(&s->batch[i]->cmd);
-    buf_reset(&s->enc);
-    rv = buf_reserve(&s->enc, total + 1);
+    pthread_mutex_lock(&s->qmu);
+    rv = s->failed;
+    pthread_mutex_unlock(&s->qmu);
     if (rv != 0)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        size_t sz = store_cmd_size(&s->batch[i]->cmd);
-        store_cmd_encode(&s->batch[i]->cmd, (uint8_t *)s->enc.data + off);
-        s->ents[i].index = s->next_index + i;
-        s->ents[i].term = 1;
-        s->ents[i].type = STORE_LOG_NORMAL;
-        s->ents[i].data = s->enc.data + off;
-        s->ents[i].len = sz;
-        off += sz;
-    }
-    rv = store_log_append(s->log, s->ents, n, NULL);
-    if (rv != 0) {
-        log_error("store: appending %zu entries to the log: %s", n,
-                  err_str(rv));
-        goto fail;
-    }
-    s->next_index += n;
-
     want = store_hub_has_watchers(s->hub);
     for (size_t i = 0; i < n && !want; i++)
-        want = s->batch[i]->ret_prev != NULL;
-    rv = store_state_apply(s->state, s->ents, n, want, s->res);
+        want = b->reqs[i]->ret_prev != NULL;
+    rv = store_state_apply(s->state, b->ents, n, want, s->res);
     if (rv != 0) {
         log_error("store: applying entries %llu..%llu: %s; writes are "
                   "refused until the store is reopened (the log replays "
                   "them)",
-                  (unsigned long long)s->ents[0].index,
-                  (unsigned long long)s->ents[n - 1].index, err_str(rv));
+                  (unsigned long long)b->ents[0].index,
+                  (unsigned long long)b->ents[n - 1].index, err_str(rv));
         pthread_mutex_lock(&s->qmu);
         s->failed = rv;
         pthread_mutex_unlock(&s->qmu);
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        struct store_req *r = s->batch[i];
+        struct store_req *r = b->reqs[i];
         struct store_sevent *e = s->res[i].ev;
 
         r->rev = s->res[i].rev;
@@ -211,62 +330,53 @@ static void process_batch(struct store *s, size_t n)
         }
     }
     if (want)
-        store_hub_publish(s->hub, s->evs, nev,
-                          store_state_revision(s->state));
+        store_hub_publish(s->hub, s->evs, nev, store_state_revision(s->state));
     else
         store_hub_publish_none(s->hub, store_state_revision(s->state));
     for (size_t i = 0; i < nev; i++)
         store_sevent_unref(s->evs[i]);
     for (size_t i = 0; i < n; i++)
-        req_finish(s->batch[i], s->res[i].rv);
-    maybe_compact_log(s);
+        req_finish(b->reqs[i], s->res[i].rv);
     return;
 
 fail:
     for (size_t i = 0; i < n; i++)
-        req_finish(s->batch[i], rv);
+        req_finish(b->reqs[i], rv);
 }
 
-static void *writer_main(void *arg)
+static void *apply_main(void *arg)
 {
     struct store *s = arg;
 
-    pthread_setname_np(pthread_self(), "store-writer");
+    pthread_setname_np(pthread_self(), "store-apply");
     for (;;) {
-        size_t n = 0;
+        struct batch *b = NULL;
         bool kick;
 
-        pthread_mutex_lock(&s->qmu);
-        while (s->qhead == NULL && !s->stopping && !s->kick)
-            pthread_cond_wait(&s->qcond, &s->qmu);
+        pthread_mutex_lock(&s->amu);
+        while (s->aq_len == 0 && !s->log_done && !s->kick)
+            pthread_cond_wait(&s->acond, &s->amu);
         kick = s->kick;
         s->kick = false;
-        if (s->stopping) {
-            pthread_mutex_unlock(&s->qmu);
+        if (s->aq_len > 0) {
+            b = &s->batches[s->applyq[s->aq_head]];
+            s->aq_head = (s->aq_head + 1) % NBATCH;
+            s->aq_len--;
+        } else if (s->log_done && !kick) {
+            pthread_mutex_unlock(&s->amu);
             break;
         }
-        while (s->qhead != NULL && n < WRITER_BATCH) {
-            s->batch[n++] = s->qhead;
-            s->qhead = s->qhead->next;
-        }
-        if (s->qhead == NULL)
-            s->qtail = NULL;
-        pthread_mutex_unlock(&s->qmu);
+        pthread_mutex_unlock(&s->amu);
         if (kick)
             store_hub_kick(s->hub);
-        if (n > 0)
-            process_batch(s, n);
+        if (b == NULL)
+            continue;
+        apply_batch(s, b);
+        pthread_mutex_lock(&s->amu);
+        s->free_slots[s->nfree++] = (int)(b - s->batches);
+        pthread_cond_signal(&s->slot_cond);
+        pthread_mutex_unlock(&s->amu);
     }
-    /* Fail whatever is still queued; store_write refuses new requests
-     * once `stopping` is set. */
-    pthread_mutex_lock(&s->qmu);
-    while (s->qhead != NULL) {
-        struct store_req *r = s->qhead;
-        s->qhead = r->next;
-        req_finish(r, K1S_ESHUTDOWN);
-    }
-    s->qtail = NULL;
-    pthread_mutex_unlock(&s->qmu);
     store_hub_shutdown(s->hub);
     return NULL;
 }
@@ -546,8 +656,8 @@ static int recover(struct store *s, const char *log_path,
         struct store_log_entry *ents;
         size_t n;
 
-        rv = store_log_read(s->log, applied + 1, last + 1, REPLAY_BYTES,
-                            &ents, &n);
+        rv = store_log_read(s->log, applied + 1, last + 1, REPLAY_BYTES, &ents,
+                            &n);
         if (rv == 0 && n == 0)
             rv = K1S_ECORRUPT;
         if (rv == 0)
@@ -604,7 +714,14 @@ int store_open_ex(const struct store_config *cfg,
     if (s == NULL)
         return K1S_ENOMEM;
     s->dir = strdup(cfg->dir);
-    buf_init(&s->enc);
+    for (int i = 0; i < NBATCH; i++) {
+        buf_init(&s->batches[i].enc);
+        s->free_slots[i] = i;
+    }
+    s->nfree = NBATCH;
+    pthread_mutex_init(&s->amu, NULL);
+    pthread_cond_init(&s->acond, NULL);
+    pthread_cond_init(&s->slot_cond, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcond, NULL);
     pthread_cond_init(&s->idle, NULL);
@@ -636,12 +753,19 @@ int store_open_ex(const struct store_config *cfg,
     if (rv != 0)
         goto err;
     store_hub_set_published(s->hub, store_state_revision(s->state));
-    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
-        snprintf(errbuf, errlen, "store: cannot start the writer thread");
+    if (pthread_create(&s->apply_thread, NULL, apply_main, s) != 0) {
+        snprintf(errbuf, errlen, "store: cannot start the apply thread");
         rv = K1S_EINTERNAL;
         goto err;
     }
-    s->thread_started = true;
+    s->apply_started = true;
+    if (pthread_create(&s->log_thread, NULL, log_main, s) != 0) {
+        snprintf(errbuf, errlen, "store: cannot start the log thread");
+        store_stop(s);
+        rv = K1S_EINTERNAL;
+        goto err;
+    }
+    s->log_started = true;
     log_info("store: opened %s at revision %lld (log index %llu)", cfg->dir,
              (long long)store_state_revision(s->state),
              (unsigned long long)store_log_last_index(s->log));
@@ -655,7 +779,11 @@ err:
     store_hub_release(s->hub);
     store_state_close(s->state);
     store_log_close(s->log);
-    buf_close(&s->enc);
+    for (int i = 0; i < NBATCH; i++)
+        buf_close(&s->batches[i].enc);
+    pthread_mutex_destroy(&s->amu);
+    pthread_cond_destroy(&s->acond);
+    pthread_cond_destroy(&s->slot_cond);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcond);
     pthread_cond_destroy(&s->idle);
@@ -678,9 +806,19 @@ void store_stop(struct store *s)
     while (s->active > 0)
         pthread_cond_wait(&s->idle, &s->qmu);
     pthread_mutex_unlock(&s->qmu);
-    if (s->thread_started)
-        pthread_join(s->thread, NULL);
-    s->thread_started = false;
+    if (s->log_started) {
+        pthread_join(s->log_thread, NULL);
+    } else {
+        /* the log thread never ran: tell the apply thread directly */
+        pthread_mutex_lock(&s->amu);
+        s->log_done = true;
+        pthread_cond_broadcast(&s->acond);
+        pthread_mutex_unlock(&s->amu);
+    }
+    if (s->apply_started)
+        pthread_join(s->apply_thread, NULL);
+    s->log_started = false;
+    s->apply_started = false;
 }
 
 void store_close(struct store *s)
@@ -691,7 +829,11 @@ void store_close(struct store *s)
     store_hub_release(s->hub);
     store_state_close(s->state);
     store_log_close(s->log);
-    buf_close(&s->enc);
+    for (int i = 0; i < NBATCH; i++)
+        buf_close(&s->batches[i].enc);
+    pthread_mutex_destroy(&s->amu);
+    pthread_cond_destroy(&s->acond);
+    pthread_cond_destroy(&s->slot_cond);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcond);
     pthread_cond_destroy(&s->idle);

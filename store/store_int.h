@@ -119,8 +119,8 @@ void store_state_close(struct store_state *st);
 
 /* Result of applying one entry. */
 struct store_apply_result {
-    int rv;       /* 0, K1S_EEXIST, K1S_ENOTFOUND, K1S_ECONFLICT, ... */
-    int64_t rev;  /* the new revision on success */
+    int rv;      /* 0, K1S_EEXIST, K1S_ENOTFOUND, K1S_ECONFLICT, ... */
+    int64_t rev; /* the new revision on success */
     struct store_sevent *ev; /* the change (refcount 1, caller unrefs) when
                                 want_events and rv == 0; else NULL */
 };
@@ -156,16 +156,14 @@ int store_state_list(struct store_state *st, const char *prefix,
  * that match were returned). K1S_EGONE if `after` + 1 was compacted away. */
 int store_state_history(struct store_state *st, int64_t after, int64_t upto,
                         const char *lo, size_t lolen, const char *hi,
-                        size_t hilen, size_t max,
-                        struct store_sevent **ret_evs, size_t *ret_n,
-                        int64_t *ret_next);
+                        size_t hilen, size_t max, struct store_sevent **ret_evs,
+                        size_t *ret_n, int64_t *ret_next);
 
 /* --- watch.c ----------------------------------------------------------- */
 
 struct store_hub;
 
-int store_hub_create(struct store *s, size_t queue_max,
-                     struct store_hub **ret);
+int store_hub_create(struct store *s, size_t queue_max, struct store_hub **ret);
 /* Drops the store's reference (after store_hub_shutdown). */
 void store_hub_release(struct store_hub *h);
 /* The revision published so far (events up to it are queued). */
@@ -173,8 +171,8 @@ void store_hub_set_published(struct store_hub *h, int64_t rev);
 bool store_hub_has_watchers(struct store_hub *h);
 /* Queues events (in revision order, revisions up to `rev`) to matching
  * watchers, then calls notify callbacks. Apply thread only. */
-void store_hub_publish(struct store_hub *h, struct store_sevent **evs,
-                       size_t n, int64_t rev);
+void store_hub_publish(struct store_hub *h, struct store_sevent **evs, size_t n,
+                       int64_t rev);
 /* The writer applied up to `rev` without building events (no watcher
  * existed when the batch started): watchers registered since catch up on
  * those revisions from history. Apply thread only. */
@@ -215,6 +213,10 @@ void store_stop(struct store *s);
  * from history). For the benchmark. */
 int store_watch_poll_ts(struct store_watch *w, struct store_event *evs,
                         int64_t *ret_commit_ns, size_t max);
+
+/* Log appends (= log fsyncs) and entries appended since open: the batch
+ * size of group commit, for the benchmark. Any thread. */
+void store_stats(struct store *s, uint64_t *ret_appends, uint64_t *ret_entries);
 
 /* Log file names inside the store directory. */
 #define STORE_LOG_FILE "log.db"

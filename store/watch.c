@@ -76,12 +76,10 @@ static _Thread_local struct store_hub *tl_cb_hub;
 
 /* --- shared events ----------------------------------------------------- */
 
-struct store_sevent *store_sevent_new(uint8_t type, int64_t rev,
-                                      int64_t create_rev, const char *key,
-                                      size_t keylen, const void *value,
-                                      size_t vlen, const void *prev,
-                                      size_t plen, bool has_prev,
-                                      int64_t prev_mod)
+struct store_sevent *
+store_sevent_new(uint8_t type, int64_t rev, int64_t create_rev, const char *key,
+                 size_t keylen, const void *value, size_t vlen,
+                 const void *prev, size_t plen, bool has_prev, int64_t prev_mod)
 {
     size_t size = sizeof(struct store_sevent) + keylen + 1 + vlen + 1 +
                   (has_prev ? plen + 1 : 0);
@@ -160,8 +158,7 @@ int store_sevent_copy(const struct store_sevent *e, struct store_event *ev)
 
 /* --- hub --------------------------------------------------------------- */
 
-int store_hub_create(struct store *s, size_t queue_max,
-                     struct store_hub **ret)
+int store_hub_create(struct store *s, size_t queue_max, struct store_hub **ret)
 {
     struct store_hub *h = calloc(1, sizeof *h);
 
@@ -348,8 +345,8 @@ static bool key_matches(const struct store_watch *w, const char *key,
     return keylen >= w->plen && memcmp(key, w->prefix, w->plen) == 0;
 }
 
-void store_hub_publish(struct store_hub *h, struct store_sevent **evs,
-                       size_t n, int64_t rev)
+void store_hub_publish(struct store_hub *h, struct store_sevent **evs, size_t n,
+                       int64_t rev)
 {
     pthread_mutex_lock(&h->mu);
     for (struct store_watch *w = h->head; w != NULL; w = w->next) {
@@ -466,8 +463,7 @@ int store_watch(struct store *s, const char *prefix, int64_t from_rev,
             free(w);
             return K1S_ENOMEM;
         }
-        w->hi[w->hilen - 1] =
-            (char)((unsigned char)w->hi[w->hilen - 1] + 1);
+        w->hi[w->hilen - 1] = (char)((unsigned char)w->hi[w->hilen - 1] + 1);
     }
     pthread_cond_init(&w->cond, NULL);
     w->notify = notify;
@@ -613,8 +609,7 @@ int store_watch_poll_ts(struct store_watch *w, struct store_event *evs,
     return rv;
 }
 
-int store_watch_poll(struct store_watch *w, struct store_event *evs,
-                     size_t max)
+int store_watch_poll(struct store_watch *w, struct store_event *evs, size_t max)
 {
     return store_watch_poll_ts(w, evs, NULL, max);
 }

@@ -27,10 +27,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,8 +79,7 @@ static void key_name(char *buf, size_t len, int t, int k)
     snprintf(buf, len, "/crash/t%d/k%d", t, k);
 }
 
-static void value_of(char *buf, size_t len, uint32_t round, int t,
-                     uint32_t seq)
+static void value_of(char *buf, size_t len, uint32_t round, int t, uint32_t seq)
 {
     snprintf(buf, len, "r%u-t%d-s%u", round, t, seq);
 }
@@ -121,8 +120,10 @@ static void *child_writer(void *arg)
             _exit(4);
     }
     for (uint32_t seq = 1;; seq++) {
-        struct rec rc = {.kind = REC_INTENT, .thread = (uint8_t)c->t,
-                         .seq = seq, .round = c->round};
+        struct rec rc = {.kind = REC_INTENT,
+                         .thread = (uint8_t)c->t,
+                         .seq = seq,
+                         .round = c->round};
         int k, rv;
         int64_t rev = 0;
 
@@ -307,8 +308,8 @@ static int check_round(const char *dir, uint32_t round, int64_t rev0,
         struct store_event ev[64];
         int n = store_watch_poll(w, ev, 64);
         if (n <= 0) {
-            rv = fail(round, "watch poll: %d after %zu of %lld changes", n,
-                      nch, (long long)(cur - rev0));
+            rv = fail(round, "watch poll: %d after %zu of %lld changes", n, nch,
+                      (long long)(cur - rev0));
             break;
         }
         for (int i = 0; i < n; i++) {
@@ -318,8 +319,8 @@ static int check_round(const char *dir, uint32_t round, int64_t rev0,
             snprintf(c->key, sizeof c->key, "%s", ev[i].kv.key);
             snprintf(c->value, sizeof c->value, "%s", ev[i].kv.value);
             if (c->rev != rev0 + (int64_t)nch)
-                rv = fail(round, "change %zu has revision %lld, want %lld",
-                          nch, (long long)c->rev, (long long)(rev0 + nch));
+                rv = fail(round, "change %zu has revision %lld, want %lld", nch,
+                          (long long)c->rev, (long long)(rev0 + nch));
             store_event_clear(&ev[i]);
         }
     }
@@ -341,7 +342,8 @@ static int check_round(const char *dir, uint32_t round, int64_t rev0,
         acks++;
         inflight[r->thread] = NULL;
         if (r->rev <= rev0 || r->rev > cur) {
-            rv = fail(round, "acknowledged revision %lld missing (store at "
+            rv = fail(round,
+                      "acknowledged revision %lld missing (store at "
                       "%lld, round began at %lld)",
                       (long long)r->rev, (long long)cur, (long long)rev0);
             goto out;

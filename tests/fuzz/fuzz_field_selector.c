@@ -26,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data, size);
     s[size] = '\0';
-    obj = json_pack("{s:{s:s, s:s}, s:{s:s, s:b}, s:{s:i}}", "metadata",
-                    "name", "a,b", "namespace", "default", "spec",
-                    "nodeName", "n1", "hostNetwork", 1, "status", "count", 3);
+    obj = json_pack("{s:{s:s, s:s}, s:{s:s, s:b}, s:{s:i}}", "metadata", "name",
+                    "a,b", "namespace", "default", "spec", "nodeName", "n1",
+                    "hostNetwork", 1, "status", "count", 3);
     for (int pass = 0; pass < 2; pass++) {
         if (api_field_selector_parse(s, pass ? allowed : NULL, &sel, err,
                                      sizeof err) == 0) {

@@ -25,16 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     if (api_label_selector_parse(s, &sel, err, sizeof err) == 0) {
-        labels = json_pack("{s:s, s:s, s:s}", "app", "web", "tier", "",
-                           "x", "5");
+        labels =
+            json_pack("{s:s, s:s, s:s}", "app", "web", "tier", "", "x", "5");
         (void)api_label_selector_matches(sel, labels);
         (void)api_label_selector_matches(sel, NULL);
         json_decref(labels);
         canon = api_label_selector_string(sel);
         if (canon != NULL) {
             /* the canonical form must be parseable and stable */
-            if (api_label_selector_parse(canon, &again, err, sizeof err) !=
-                0)
+            if (api_label_selector_parse(canon, &again, err, sizeof err) != 0)
                 __builtin_trap();
             canon2 = api_label_selector_string(again);
             if (canon2 != NULL && strcmp(canon, canon2) != 0)

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     n1 = (size_t)(nl - data);
     doc = json_loadb((const char *)data, n1, JSON_DECODE_ANY, NULL);
-    patch = json_loadb((const char *)nl + 1, size - n1 - 1, JSON_DECODE_ANY,
-                       NULL);
+    patch =
+        json_loadb((const char *)nl + 1, size - n1 - 1, JSON_DECODE_ANY, NULL);
     if (doc != NULL && patch != NULL) {
         int rv = api_merge_patch(doc, patch, &out, err, sizeof err);
         if (rv == 0 && out == NULL)

@@ -12,8 +12,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const kinds[][2] = {
-    {"apps/v1", "Deployment"}, {"v1", "Pod"},     {"v1", "Service"},
-    {"v1", "Node"},            {"batch/v1", "Job"}, {"v1", "ConfigMap"},
+    {"apps/v1", "Deployment"}, {"v1", "Pod"},
+    {"v1", "Service"},         {"v1", "Node"},
+    {"batch/v1", "Job"},       {"v1", "ConfigMap"},
     {"x.io/v1", "Widget"},     {"v1", "ServiceAccount"},
 };
 
@@ -34,12 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     n1 = (size_t)(nl - data);
     doc = json_loadb((const char *)data, n1, JSON_DECODE_ANY, NULL);
-    patch = json_loadb((const char *)nl + 1, size - n1 - 1, JSON_DECODE_ANY,
-                       NULL);
+    patch =
+        json_loadb((const char *)nl + 1, size - n1 - 1, JSON_DECODE_ANY, NULL);
     if (doc != NULL && patch != NULL) {
-        int rv = api_strategic_merge_patch(doc, patch, kinds[k][0],
-                                           kinds[k][1], &out, err,
-                                           sizeof err);
+        int rv = api_strategic_merge_patch(doc, patch, kinds[k][0], kinds[k][1],
+                                           &out, err, sizeof err);
         if (rv == 0 && out == NULL)
             __builtin_trap();
         json_decref(out);

@@ -90,8 +90,7 @@ static char *tpatch(const char *spec)
     static char buf[4][2048];
     static int n;
     char *b = buf[n++ % 4];
-    snprintf(b, sizeof buf[0], "{\"spec\":{\"template\":{\"spec\":%s}}}",
-             spec);
+    snprintf(b, sizeof buf[0], "{\"spec\":{\"template\":{\"spec\":%s}}}", spec);
     return b;
 }
 
@@ -152,8 +151,9 @@ static void apply_env_add_remove_reorder(void **state)
            deploy("[{\"name\":\"a\",\"env\":[{\"name\":\"Z\",\"value\":"
                   "\"3\"},{\"name\":\"X\",\"value\":\"1\"}]}]"));
     /* changing an env value to valueFrom: null removes the old value */
-    smp_ok(D, deploy("[{\"name\":\"a\",\"env\":[{\"name\":\"X\",\"value\":"
-                     "\"1\"}]}]"),
+    smp_ok(D,
+           deploy("[{\"name\":\"a\",\"env\":[{\"name\":\"X\",\"value\":"
+                  "\"1\"}]}]"),
            tpatch("{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":"
                   "\"X\",\"value\":null,\"valueFrom\":{\"fieldRef\":"
                   "{\"fieldPath\":\"metadata.name\"}}}]}]}"),
@@ -211,8 +211,9 @@ static void apply_null_deletes_map_key(void **state)
            "\"annotations\":null}}",
            "{\"metadata\":{\"labels\":{\"b\":\"2\",\"c\":\"3\"}}}");
     /* null for a key that is not there is dropped, not stored */
-    smp_ok(D, "{\"spec\":{}}", "{\"spec\":{\"paused\":null,\"x\":{\"y\":"
-                               "null,\"z\":1}}}",
+    smp_ok(D, "{\"spec\":{}}",
+           "{\"spec\":{\"paused\":null,\"x\":{\"y\":"
+           "null,\"z\":1}}}",
            "{\"spec\":{\"x\":{\"z\":1}}}");
 }
 
@@ -348,8 +349,7 @@ static void merge_keys_of_kinds(void **state)
            "},\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":"
            "\"n1\"},{\"type\":\"InternalIP\",\"address\":\"127.0.0.1\"}]}}");
     /* tolerations: no strategy, replaced */
-    smp_ok("v1", "Pod",
-           "{\"spec\":{\"tolerations\":[{\"key\":\"a\"}]}}",
+    smp_ok("v1", "Pod", "{\"spec\":{\"tolerations\":[{\"key\":\"a\"}]}}",
            "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}]}}",
            "{\"spec\":{\"tolerations\":[{\"key\":\"b\"}]}}");
     /* the pod template of a Job, a StatefulSet and a DaemonSet */
@@ -399,8 +399,8 @@ static void patch_into_missing_and_mismatched(void **state)
            "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":"
            "\"X\",\"value\":\"1\"}]}]}}");
     /* a value of another type is replaced */
-    smp_ok("v1", "Pod", "{\"spec\":{\"x\":[1]}}", "{\"spec\":{\"x\":{\"a\":1}}}",
-           "{\"spec\":{\"x\":{\"a\":1}}}");
+    smp_ok("v1", "Pod", "{\"spec\":{\"x\":[1]}}",
+           "{\"spec\":{\"x\":{\"a\":1}}}", "{\"spec\":{\"x\":{\"a\":1}}}");
     /* merge key values compare as numbers: 80 matches 80.0 */
     smp_ok("v1", "Service", "{\"spec\":{\"ports\":[{\"port\":80}]}}",
            "{\"spec\":{\"ports\":[{\"port\":80.0,\"name\":\"http\"}]}}",
@@ -416,8 +416,8 @@ static void malformed_patches(void **state)
              tpatch("{\"containers\":[{\"image\":\"x\"}]}"), K1S_EBADREQ,
              "does not contain declared merge key: name");
     smp_fail(D, deploy("[{\"name\":\"a\"}]"),
-             tpatch("{\"containers\":[{\"$patch\":\"delete\"}]}"),
-             K1S_EBADREQ, "merge key: name");
+             tpatch("{\"containers\":[{\"$patch\":\"delete\"}]}"), K1S_EBADREQ,
+             "merge key: name");
     smp_fail(D, "{}", "{\"spec\":{\"$patch\":\"frob\"}}", K1S_EBADREQ,
              "unknown patch type: frob");
     smp_fail(D, deploy("[]"),
@@ -451,12 +451,12 @@ static void deep_nesting_is_refused(void **state)
         s[n++] = '}';
     s[n] = '\0';
     deep = J(s);
-    assert_int_equal(api_strategic_merge_patch(doc, deep, "v1", "Pod", &r,
-                                               NULL, 0),
-                     K1S_EBADREQ);
-    assert_int_equal(api_strategic_merge_patch(deep, doc, "v1", "Pod", &r,
-                                               NULL, 0),
-                     K1S_EBADREQ);
+    assert_int_equal(
+        api_strategic_merge_patch(doc, deep, "v1", "Pod", &r, NULL, 0),
+        K1S_EBADREQ);
+    assert_int_equal(
+        api_strategic_merge_patch(deep, doc, "v1", "Pod", &r, NULL, 0),
+        K1S_EBADREQ);
     assert_null(r);
     free(s);
     json_decref(deep);

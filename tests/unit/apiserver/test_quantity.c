@@ -102,12 +102,23 @@ static void canonical_binary_si(void **state)
     canon("1025Ki", "1025Ki");
     canon("1Ti", "1Ti");
     canon("1.5Gi", "1536Mi");
-    canon("0.5Ki", "512");        /* below 1024: decimal */
-    canon("1Ki", "1Ki");          /* exactly 1024 stays binary */
+    canon("0.5Ki", "512"); /* below 1024: decimal */
+    canon("1Ki", "1Ki");   /* exactly 1024 stays binary */
     canon("0.5Mi", "512Ki");
-    canon("1.5Ki", "1536");       /* 1536 has no whole Ki power of 1024 */
-    canon("0.3Ki", "307200m");    /* not integral: decimal SI */
+    canon("1.5Ki", "1536");    /* 1536 has no whole Ki power of 1024 */
+    canon("0.3Ki", "307200m"); /* not integral: decimal SI */
     canon("1Ei", "1Ei");
+    /* integral but not a whole power of 1024: digits without suffix (the
+     * canonical form is then not a fixed point, exactly as in Kubernetes:
+     * "832000" reparses as decimal SI and prints "832k") */
+    {
+        struct api_quantity q;
+        char out[64];
+        assert_int_equal(api_quantity_parse("812.5Ki", &q), 0);
+        assert_true(api_quantity_format(&q, out, sizeof out) > 0);
+        assert_string_equal(out, "832000");
+        assert_int_equal(api_quantity_value(&q), 832000);
+    }
 }
 
 static void canonical_decimal_exponent(void **state)
@@ -127,14 +138,14 @@ static void exact_values_and_rounding(void **state)
 {
     (void)state;
     values("1", 1000, 1);
-    values("100m", 100, 1);        /* Value rounds up */
+    values("100m", 100, 1); /* Value rounds up */
     values("1.2", 1200, 2);
     values("0.5", 500, 1);
     values("1Gi", 1073741824000ll, 1073741824ll);
     values("1Mi", 1048576000ll, 1048576ll);
     values("2.5Gi", 2684354560000ll, 2684354560ll);
-    values("1n", 1, 1);            /* MilliValue rounds up */
-    values("-1n", -1, -1);         /* away from zero */
+    values("1n", 1, 1);    /* MilliValue rounds up */
+    values("-1n", -1, -1); /* away from zero */
     values("-1.5", -1500, -2);
     values("1e3", 1000000, 1000);
     values("1.5e-3", 2, 1);
@@ -164,9 +175,9 @@ static void huge_values_are_capped(void **state)
     assert_int_equal(api_quantity_milli(&q), INT64_MIN);
     assert_int_equal(api_quantity_parse("1e2147483647", &q), 0);
     assert_int_equal(api_quantity_value(&q), INT64_MAX);
-    assert_int_equal(api_quantity_parse(
-                         "99999999999999999999999999999999999999999999", &q),
-                     0);
+    assert_int_equal(
+        api_quantity_parse("99999999999999999999999999999999999999999999", &q),
+        0);
     assert_int_equal(api_quantity_value(&q), INT64_MAX);
     assert_int_equal(api_quantity_parse("8Ei", &q), 0); /* 2^63: capped */
     assert_int_equal(api_quantity_value(&q), INT64_MAX);
@@ -212,8 +223,7 @@ static void malformed_quantities(void **state)
     bad("1mm", "unable to parse quantity's suffix");
     assert_int_equal(api_quantity_parse(NULL, &q), K1S_EINVALID);
     assert_int_equal(api_quantity_parse("1536Mi", &q), 0);
-    assert_int_equal(api_quantity_format(&q, small, sizeof small),
-                     K1S_EINVAL);
+    assert_int_equal(api_quantity_format(&q, small, sizeof small), K1S_EINVAL);
 }
 
 int main(void)

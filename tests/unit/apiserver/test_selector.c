@@ -27,8 +27,8 @@ static json_t *J(const char *s)
 
 /* Parses sel, checks its canonical string, and that it matches exactly the
  * label sets in `yes` and none in `no` (NULL-terminated JSON strings). */
-static void ls_check(const char *sel, const char *canon,
-                     const char *const *yes, const char *const *no)
+static void ls_check(const char *sel, const char *canon, const char *const *yes,
+                     const char *const *no)
 {
     struct api_label_selector *s = NULL;
     char err[512] = "";
@@ -77,8 +77,8 @@ static void ls_bad(const char *sel, const char *want_msg)
 static void label_equality(void **state)
 {
     (void)state;
-    ls_check("app=web", "app=web", L("{\"app\":\"web\"}",
-                                     "{\"app\":\"web\",\"x\":\"y\"}"),
+    ls_check("app=web", "app=web",
+             L("{\"app\":\"web\"}", "{\"app\":\"web\",\"x\":\"y\"}"),
              L("{}", "{\"app\":\"db\"}", "{\"App\":\"web\"}"));
     ls_check("app==web", "app==web", L("{\"app\":\"web\"}"),
              L("{\"app\":\"webx\"}"));
@@ -210,8 +210,7 @@ static void label_from_json(void **state)
     char err[512];
     (void)state;
 
-    assert_int_equal(api_label_selector_from_json(ls, &s, err, sizeof err),
-                     0);
+    assert_int_equal(api_label_selector_from_json(ls, &s, err, sizeof err), 0);
     str = api_label_selector_string(s);
     assert_string_equal(str, "app=web,env notin (qa),!gpu,tier in (be,fe),"
                              "zone");
@@ -274,9 +273,13 @@ static void label_from_json_errors(void **state)
 
 /* --- Field selectors ----------------------------------------------------- */
 
-static const char *const pod_fields[] = {
-    "metadata.name", "metadata.namespace", "spec.nodeName", "status.phase",
-    "spec.hostNetwork", "spec.restartPolicy", NULL};
+static const char *const pod_fields[] = {"metadata.name",
+                                         "metadata.namespace",
+                                         "spec.nodeName",
+                                         "status.phase",
+                                         "spec.hostNetwork",
+                                         "spec.restartPolicy",
+                                         NULL};
 
 static bool fs_match(const char *sel, const char *obj)
 {
@@ -323,15 +326,15 @@ static void field_selector_name(void **state)
 {
     struct api_field_selector *s;
     (void)state;
-    assert_int_equal(api_field_selector_parse(
-                         "metadata.namespace=x,metadata.name=web", pod_fields,
-                         &s, NULL, 0),
-                     0);
+    assert_int_equal(
+        api_field_selector_parse("metadata.namespace=x,metadata.name=web",
+                                 pod_fields, &s, NULL, 0),
+        0);
     assert_string_equal(api_field_selector_name(s), "web");
     api_field_selector_free(s);
-    assert_int_equal(api_field_selector_parse("metadata.name!=web",
-                                              pod_fields, &s, NULL, 0),
-                     0);
+    assert_int_equal(
+        api_field_selector_parse("metadata.name!=web", pod_fields, &s, NULL, 0),
+        0);
     assert_null(api_field_selector_name(s));
     api_field_selector_free(s);
     /* any field allowed when the list is NULL (events: involvedObject.*) */

@@ -152,8 +152,8 @@ static void hard_state_and_snapshot_meta_persist(void **state)
 {
     struct fixture *f = *state;
     struct store_log_hardstate hs = {.term = 7, .vote = 2, .commit = 5}, got;
-    struct store_log_snapshot_meta meta = {.index = 6, .term = 1,
-                                           .conf = "abc", .conf_len = 3};
+    struct store_log_snapshot_meta meta = {
+        .index = 6, .term = 1, .conf = "abc", .conf_len = 3};
     struct store_log_snapshot_meta m2;
     struct store_log_entry *ents;
     size_t n;
@@ -242,8 +242,7 @@ static void not_a_log_database_is_ecorrupt(void **state)
 
     snprintf(path, sizeof path, "%s/other.db", f->dir);
     exec_sql(path, "CREATE TABLE foo(x)");
-    assert_int_equal(store_log_open(path, &log, err, sizeof err),
-                     K1S_ECORRUPT);
+    assert_int_equal(store_log_open(path, &log, err, sizeof err), K1S_ECORRUPT);
     assert_non_null(strstr(err, path));
     unlink(path);
     fd = open(path, O_CREAT | O_WRONLY, 0600);
@@ -251,8 +250,7 @@ static void not_a_log_database_is_ecorrupt(void **state)
     assert_int_equal(write(fd, "not sqlite, not at all, not even close", 38),
                      38);
     close(fd);
-    assert_int_equal(store_log_open(path, &log, err, sizeof err),
-                     K1S_ECORRUPT);
+    assert_int_equal(store_log_open(path, &log, err, sizeof err), K1S_ECORRUPT);
     assert_non_null(strstr(err, path));
     unlink(path);
 }
@@ -260,21 +258,20 @@ static void not_a_log_database_is_ecorrupt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(append_and_read_back, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            append_overwrites_a_conflicting_suffix, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_overwrites_a_conflicting_suffix,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(hard_state_and_snapshot_meta_persist,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_entry_truncates_the_tail,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(corrupt_entry_truncates_the_tail, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(gap_truncates_the_tail, setup,
                                         teardown),
         cmocka_unit_test(crc32c_matches_the_standard_check_value),
         cmocka_unit_test_setup_teardown(append_with_a_gap_is_einval, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(not_a_log_database_is_ecorrupt,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(not_a_log_database_is_ecorrupt, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("store_log", tests, NULL, NULL);
 }

@@ -58,10 +58,9 @@ static int setup(void **state)
 
 static void rm_dir(const char *dir)
 {
-    const char *names[] = {"log.db",       "log.db-wal", "log.db-shm",
-                           "state.db",     "state.db-wal",
-                           "state.db-shm", "state.db-journal",
-                           "log.db-journal"};
+    const char *names[] = {"log.db",           "log.db-wal",    "log.db-shm",
+                           "state.db",         "state.db-wal",  "state.db-shm",
+                           "state.db-journal", "log.db-journal"};
     char p[256];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
@@ -122,6 +121,29 @@ static void clear_events(struct store_event *evs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         store_event_clear(&evs[i]);
+}
+
+/* Copies `from` to `to`, dropping the last `chop` bytes (a torn write). */
+static void copy_file(const char *dir_from, const char *dir_to,
+                      const char *name, size_t chop)
+{
+    char from[256], to[256];
+    static char buf[1 << 20];
+    ssize_t n;
+    int in, out;
+
+    snprintf(from, sizeof from, "%s/%s", dir_from, name);
+    snprintf(to, sizeof to, "%s/%s", dir_to, name);
+    in = open(from, O_RDONLY);
+    if (in < 0)
+        return; /* no WAL at this moment */
+    n = read(in, buf, sizeof buf);
+    close(in);
+    assert_true(n >= 0 && (size_t)n > chop && n < (ssize_t)sizeof buf);
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(out >= 0);
+    assert_int_equal(write(out, buf, (size_t)n - chop), (ssize_t)n - chop);
+    close(out);
 }
 
 /* --- Success ----------------------------------------------------------- */
@@ -198,8 +220,7 @@ static void list_prefix_in_order_with_paging(void **state)
 {
     struct fixture *f = *state;
     struct store_list l;
-    const char *keys[] = {"/p/c", "/p/a", "/q/a", "/p/b", "/p", "/p/d",
-                          "/o/z"};
+    const char *keys[] = {"/p/c", "/p/a", "/q/a", "/p/b", "/p", "/p/d", "/o/z"};
     char after[64] = "";
     const char *want[] = {"/p/a", "/p/b", "/p/c", "/p/d"};
     size_t seen = 0;
@@ -457,11 +478,20 @@ static void restart_replays_exactly_the_unapplied_entries(void **state)
 {
     struct fixture *f = *state;
     struct store_cmd cmds[3] = {
-        {.op = STORE_OP_UPDATE, .key = "/u/a", .keylen = 4, .value = "two",
+        {.op = STORE_OP_UPDATE,
+         .key = "/u/a",
+         .keylen = 4,
+         .value = "two",
          .vlen = 3},
-        {.op = STORE_OP_CREATE, .key = "/u/b", .keylen = 4, .value = "new",
+        {.op = STORE_OP_CREATE,
+         .key = "/u/b",
+         .keylen = 4,
+         .value = "new",
          .vlen = 3},
-        {.op = STORE_OP_CREATE, .key = "/u/a", .keylen = 4, .value = "dup",
+        {.op = STORE_OP_CREATE,
+         .key = "/u/a",
+         .keylen = 4,
+         .value = "dup",
          .vlen = 3},
     };
     struct store_kv kv;
@@ -489,11 +519,20 @@ static void corrupt_log_tail_is_truncated(void **state)
 {
     struct fixture *f = *state;
     struct store_cmd cmds[3] = {
-        {.op = STORE_OP_CREATE, .key = "/t/1", .keylen = 4, .value = "a",
+        {.op = STORE_OP_CREATE,
+         .key = "/t/1",
+         .keylen = 4,
+         .value = "a",
          .vlen = 1},
-        {.op = STORE_OP_CREATE, .key = "/t/2", .keylen = 4, .value = "b",
+        {.op = STORE_OP_CREATE,
+         .key = "/t/2",
+         .keylen = 4,
+         .value = "b",
          .vlen = 1},
-        {.op = STORE_OP_CREATE, .key = "/t/3", .keylen = 4, .value = "c",
+        {.op = STORE_OP_CREATE,
+         .key = "/t/3",
+         .keylen = 4,
+         .value = "c",
          .vlen = 1},
     };
     struct store_kv kv;
@@ -525,6 +564,66 @@ static void corrupt_log_tail_is_truncated(void **state)
     assert_value(f->s, "/t/2", "again");
 }
 
+static void torn_log_tail_is_dropped_and_replay_resumes(void **state)
+{
+    struct fixture *f = *state;
+    char early[128], late[128], key[32];
+    struct store_config cfg = f->cfg;
+    struct store_kv kv;
+    struct store *s2;
+    char err[512];
+
+    snprintf(early, sizeof early, "%s/early", f->dir);
+    snprintf(late, sizeof late, "%s/late", f->dir);
+    assert_int_equal(mkdir(early, 0700), 0);
+    assert_int_equal(mkdir(late, 0700), 0);
+    for (int i = 1; i <= 15; i++) {
+        snprintf(key, sizeof key, "/torn/%02d", i);
+        put(f->s, key, key);
+        if (i == 10) { /* the state database as of revision 10 */
+            copy_file(f->dir, early, "state.db", 0);
+            copy_file(f->dir, early, "state.db-wal", 0);
+        }
+    }
+    copy_file(f->dir, late, "state.db", 0);
+    copy_file(f->dir, late, "state.db-wal", 0);
+    /* the log with its last transaction (entry 15) torn: one write per
+     * transaction, so cutting into the last WAL frame drops entry 15 */
+    for (int d = 0; d < 2; d++) {
+        const char *to = d ? late : early;
+        copy_file(f->dir, to, "log.db", 0);
+        copy_file(f->dir, to, "log.db-wal", 100);
+    }
+
+    /* state behind the log: entries 11..14 replay, 15 is gone */
+    cfg.dir = early;
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_int_equal(store_revision(s2), 14);
+    assert_value(s2, "/torn/14", "/torn/14");
+    assert_int_equal(store_get(s2, "/torn/15", &kv, NULL), K1S_ENOTFOUND);
+    assert_int_equal(store_create(s2, "/torn/15", "again", 5, NULL), 0);
+    store_close(s2);
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_value(s2, "/torn/15", "again");
+    assert_int_equal(store_revision(s2), 15);
+    store_close(s2);
+    rm_dir(early);
+
+    /* state ahead of the log (it had applied entry 15): the state stands,
+     * the log restarts after it */
+    cfg.dir = late;
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_int_equal(store_revision(s2), 15);
+    assert_value(s2, "/torn/15", "/torn/15");
+    assert_int_equal(store_create(s2, "/torn/16", "x", 1, NULL), 0);
+    store_close(s2);
+    assert_int_equal(store_open(&cfg, &s2, err, sizeof err), 0);
+    assert_int_equal(store_revision(s2), 16);
+    assert_value(s2, "/torn/16", "x");
+    store_close(s2);
+    rm_dir(late);
+}
+
 static void *concurrent_writer(void *arg)
 {
     struct store *s = ((void **)arg)[0];
@@ -542,8 +641,8 @@ static void *concurrent_writer(void *arg)
             int rv;
             assert_int_equal(store_get(s, "/counter", &kv, NULL), 0);
             snprintf(val, sizeof val, "%d", atoi(kv.value) + 1);
-            rv = store_update(s, "/counter", val, strlen(val), kv.mod_rev,
-                              NULL);
+            rv =
+                store_update(s, "/counter", val, strlen(val), kv.mod_rev, NULL);
             store_kv_clear(&kv);
             if (rv == 0)
                 break;
@@ -566,9 +665,8 @@ static void concurrent_writers_lose_nothing(void **state)
     for (int i = 0; i < NT; i++) {
         args[i][0] = f->s;
         args[i][1] = (void *)(intptr_t)i;
-        assert_int_equal(pthread_create(&t[i], NULL, concurrent_writer,
-                                        args[i]),
-                         0);
+        assert_int_equal(
+            pthread_create(&t[i], NULL, concurrent_writer, args[i]), 0);
     }
     for (int i = 0; i < NT; i++) {
         void *ret;
@@ -604,8 +702,7 @@ static void missing_key_is_enotfound(void **state)
     assert_int_equal(store_get(f->s, "/none", &kv, NULL), K1S_ENOTFOUND);
     assert_int_equal(store_update(f->s, "/none", "x", 1, 0, NULL),
                      K1S_ENOTFOUND);
-    assert_int_equal(store_delete(f->s, "/none", 0, NULL, NULL),
-                     K1S_ENOTFOUND);
+    assert_int_equal(store_delete(f->s, "/none", 0, NULL, NULL), K1S_ENOTFOUND);
     assert_int_equal(store_revision(f->s), 0);
 }
 
@@ -617,8 +714,7 @@ static void stale_precondition_is_econflict(void **state)
     assert_int_equal(store_update(f->s, "/cas", "2", 1, r1, NULL), 0);
     assert_int_equal(store_update(f->s, "/cas", "3", 1, r1, NULL),
                      K1S_ECONFLICT);
-    assert_int_equal(store_delete(f->s, "/cas", r1, NULL, NULL),
-                     K1S_ECONFLICT);
+    assert_int_equal(store_delete(f->s, "/cas", r1, NULL, NULL), K1S_ECONFLICT);
     assert_value(f->s, "/cas", "2");
     assert_int_equal(store_revision(f->s), 2);
 }
@@ -635,8 +731,7 @@ static void bad_arguments_are_refused(void **state)
     longkey[STORE_MAX_KEY + 1] = '\0';
     assert_int_equal(store_create(f->s, "", "x", 1, NULL), K1S_EINVAL);
     assert_int_equal(store_create(f->s, longkey, "x", 1, NULL), K1S_EINVAL);
-    assert_int_equal(store_create(f->s, "/big", big, STORE_MAX_VALUE + 1,
-                                  NULL),
+    assert_int_equal(store_create(f->s, "/big", big, STORE_MAX_VALUE + 1, NULL),
                      K1S_ETOOLARGE);
     assert_int_equal(store_list(f->s, "", NULL, 0, 5, &l), K1S_EINVAL);
     assert_int_equal(store_revision(f->s), 0);
@@ -661,8 +756,7 @@ static void compacted_revisions_are_gone(void **state)
         if (i < 5)
             put(f->s, key, "v");
         else
-            assert_int_equal(store_update(f->s, key, key, strlen(key), 0,
-                                          NULL),
+            assert_int_equal(store_update(f->s, key, key, strlen(key), 0, NULL),
                              0);
     }
     compact = store_compact_revision(f->s);
@@ -676,8 +770,7 @@ static void compacted_revisions_are_gone(void **state)
     store_list_free(&l);
     assert_int_equal(store_watch(f->s, "/h/", compact - 2, NULL, NULL, &w),
                      K1S_EGONE);
-    assert_int_equal(store_watch(f->s, "/h/", compact - 1, NULL, NULL, &w),
-                     0);
+    assert_int_equal(store_watch(f->s, "/h/", compact - 1, NULL, NULL, &w), 0);
     store_watch_cancel(w);
     /* the window survives a restart */
     reopen(f);
@@ -729,8 +822,7 @@ static void corrupt_state_database_names_the_file(void **state)
     assert_int_equal(pwrite(fd, "this is not SQLite at all", 25, 0), 25);
     close(fd);
     err[0] = '\0';
-    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err),
-                     K1S_ECORRUPT);
+    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err), K1S_ECORRUPT);
     assert_non_null(strstr(err, path));
     /* a log database in the state's place is refused too */
     unlink(path);
@@ -740,8 +832,7 @@ static void corrupt_state_database_names_the_file(void **state)
         snprintf(cmd, sizeof cmd, "cp %s %s", lp, path);
         assert_int_equal(system(cmd), 0);
     }
-    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err),
-                     K1S_ECORRUPT);
+    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err), K1S_ECORRUPT);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "not a k1s state database"));
 }
@@ -760,8 +851,7 @@ static void corrupt_log_database_names_the_file(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "garbage garbage garbage garbage", 31), 31);
     close(fd);
-    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err),
-                     K1S_ECORRUPT);
+    assert_int_equal(store_open(&f->cfg, &s2, err, sizeof err), K1S_ECORRUPT);
     assert_non_null(strstr(err, path));
 }
 
@@ -885,8 +975,7 @@ static void close_fails_pending_and_later_calls(void **state)
         total += st[i].ok;
     }
     assert_int_equal(store_revision(f->s), 2 + total);
-    assert_int_equal(store_create(f->s, "/late", "x", 1, NULL),
-                     K1S_ESHUTDOWN);
+    assert_int_equal(store_create(f->s, "/late", "x", 1, NULL), K1S_ESHUTDOWN);
     assert_int_equal(store_get(f->s, "/q/1", &kv, NULL), K1S_ESHUTDOWN);
     assert_int_equal(store_list(f->s, "", NULL, 0, 0, &l), K1S_ESHUTDOWN);
     /* the watcher: its queued events first, then K1S_ESHUTDOWN */
@@ -911,15 +1000,14 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(delete_returns_previous, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(list_prefix_in_order_with_paging,
+        cmocka_unit_test_setup_teardown(list_prefix_in_order_with_paging, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(list_old_snapshot_while_writes_continue,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(watch_delivers_changes_in_order, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
-            list_old_snapshot_while_writes_continue, setup, teardown),
-        cmocka_unit_test_setup_teardown(watch_delivers_changes_in_order,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            watch_from_old_revision_catches_up_then_goes_live, setup,
-            teardown),
+            watch_from_old_revision_catches_up_then_goes_live, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_notify_callback_runs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(restart_keeps_everything, setup,
@@ -928,22 +1016,24 @@ int main(void)
             restart_replays_exactly_the_unapplied_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_log_tail_is_truncated, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(concurrent_writers_lose_nothing,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            torn_log_tail_is_dropped_and_replay_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers_lose_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(create_existing_is_eexist, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(missing_key_is_enotfound, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(stale_precondition_is_econflict,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(stale_precondition_is_econflict, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(bad_arguments_are_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(compacted_revisions_are_gone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_is_cut_off, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(
-            corrupt_state_database_names_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(corrupt_state_database_names_the_file,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_log_database_names_the_file,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(full_log_disk_fails_writes_cleanly,
