@@ -61,6 +61,57 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+static bool is_directive_key(const char *k)
+{
+    return k[0] == '$' &&
+           (strcmp(k, "$patch") == 0 || strcmp(k, "$retainKeys") == 0 ||
+            has_prefix(k, ORDER_PREFIX) || has_prefix(k, DELETE_PREFIX));
+}
+
+/* A patch value that has nothing to merge with (the key is new, or the
+ * value replaces): taken as it is, as Kubernetes takes it, minus what the
+ * API server's typed decode drops from it afterwards: directive keys,
+ * null members and directive-only list items. New reference, NULL on
+ * ENOMEM. */
+static json_t *strip_directives(const json_t *v)
+{
+    const char *k;
+    json_t *x, *res, *sub;
+    size_t i;
+
+    if (json_is_object(v)) {
+        res = json_object();
+        json_object_foreach ((json_t *)v, k, x) {
+            if (res == NULL)
+                break;
+            if (json_is_null(x) || is_directive_key(k))
+                continue;
+            sub = strip_directives(x);
+            if (sub == NULL || json_object_set_new(res, k, sub) != 0) {
+                json_decref(res);
+                res = NULL;
+            }
+        }
+        return res;
+    }
+    if (json_is_array(v)) {
+        res = json_array();
+        json_array_foreach (v, i, x) {
+            if (res == NULL)
+                break;
+            if (json_object_get(x, "$patch") != NULL)
+                continue;
+            sub = strip_directives(x);
+            if (sub == NULL || json_array_append_new(res, sub) != 0) {
+                json_decref(res);
+                res = NULL;
+            }
+        }
+        return res;
+    }
+    return json_deep_copy(v);
+}
+
 /* A string identifying a key value: equal values (1 and 1.0 too) give
  * equal strings. Written into b (reset first). */
 static int key_string(const json_t *v, struct buf *b)
@@ -371,6 +422,15 @@ static int merge_maps(struct smp *c, const json_t *orig, const json_t *patch,
             goto out;
         }
     }
+    if (order != NULL && !replace) {
+        /* Kubernetes orders a $setElementOrder list against its original
+         * slice after the merge has edited that slice's backing array in
+         * place (deletions compact it, appends then reuse the freed
+         * tail): the live order it sees is the merged list cut to the
+         * original length. Reproduced so results match item for item. */
+        size_t norig = json_array_size(orig);
+        nserver = json_array_size(work) < norig ? json_array_size(work) : norig;
+    }
     if (order_list(work, nserver, order ? order : items, key, &res) != 0) {
         rv = nomem(c);
         goto out;
@@ -447,10 +507,72 @@ static int smp_value(struct smp *c, const json_t *orig, const json_t *v,
             orig = NULL;
         return smp_map(c, orig, v, sub, ret);
     }
-    if (json_is_array(v) && (strategy & API_SMP_MERGE))
-        return smp_list(c, json_is_array(orig) ? orig : NULL, v, f, NULL, ret);
-    *ret = json_deep_copy(v);
+    if (json_is_array(v) && (strategy & API_SMP_MERGE) && json_is_array(orig))
+        return smp_list(c, orig, v, f, NULL, ret);
+    *ret = strip_directives(v);
     return *ret ? 0 : nomem(c);
+}
+
+/* validatePatchWithSetOrderList: the patch list's ordinary items must
+ * appear in the $setElementOrder list, in the same relative order. */
+static int check_order(struct smp *c, const json_t *plist, const json_t *order,
+                       const struct api_smp_field *f)
+{
+    const char *key = f->merge_key;
+    size_t pi = 0, oi = 0, np = json_array_size(plist);
+    size_t no = json_array_size(order);
+    struct buf a, b;
+    int rv = 0;
+
+    if (no == 0 || np == 0)
+        return 0; /* as Kubernetes: nothing to check */
+    buf_init(&a);
+    buf_init(&b);
+    while (pi < np && oi < no && rv == 0) {
+        const json_t *p = json_array_get(plist, pi);
+        const json_t *o = json_array_get(order, oi);
+        if (json_object_get(p, "$patch") != NULL) {
+            pi++; /* delete / replace markers are not ordered */
+            continue;
+        }
+        if (key != NULL && (json_object_get(p, key) == NULL ||
+                            json_object_get(o, key) == NULL)) {
+            rv = api_patch_fail(c->errbuf, c->errlen, K1S_EBADREQ,
+                                "$setElementOrder/%s: an item lacks the "
+                                "merge key %s",
+                                f->name, key);
+            break;
+        }
+        if (item_key(p, key, &a) < 0 || item_key(o, key, &b) < 0) {
+            rv = nomem(c);
+            break;
+        }
+        if (strcmp(a.data, b.data) == 0)
+            pi++;
+        oi++;
+    }
+    /* what is left must be delete directives only (Kubernetes removes
+     * those before comparing; a trailing "replace" marker counts) */
+    while (rv == 0 && pi < np) {
+        const char *d = json_string_value(
+            json_object_get(json_array_get(plist, pi), "$patch"));
+        if (d == NULL || strcmp(d, "delete") != 0)
+            break;
+        pi++;
+    }
+    if (rv == 0 && pi < np) {
+        char *ps = json_dumps(plist, JSON_COMPACT);
+        char *os = json_dumps(order, JSON_COMPACT);
+        rv = api_patch_fail(c->errbuf, c->errlen, K1S_EBADREQ,
+                            "The order in patch list: %.200s doesn't match "
+                            "$setElementOrder list: %.200s",
+                            ps ? ps : "?", os ? os : "?");
+        free(ps);
+        free(os);
+    }
+    buf_close(&a);
+    buf_close(&b);
+    return rv;
 }
 
 /* True if patch carries key `prefix``name`. */
@@ -533,6 +655,10 @@ static int smp_map(struct smp *c, const json_t *orig, const json_t *patch,
     json_t *v, *res, *nv;
     int rv;
 
+    if (orig == NULL) {
+        *ret = strip_directives(patch);
+        return *ret ? 0 : nomem(c);
+    }
     if (d != NULL) {
         const char *ds = json_string_value(d);
         if (ds != NULL && strcmp(ds, "replace") == 0) {
@@ -593,6 +719,16 @@ static int smp_map(struct smp *c, const json_t *orig, const json_t *patch,
             }
             continue;
         }
+        if (plist != NULL && (rv = check_order(c, plist, v, f)) != 0)
+            goto err_after_res;
+        if (plist == NULL && !json_is_array(json_object_get(res, name)))
+            continue; /* neither side has the list: nothing to order */
+        if (json_array_size(plist) == 0 &&
+            json_array_size(json_object_get(res, name)) == 0) {
+            rv = api_patch_fail(c->errbuf, c->errlen, K1S_EBADREQ,
+                                "no elements in any of the given slices");
+            goto err_after_res;
+        }
         {
             json_t *empty = json_array();
             const json_t *ol = json_object_get(res, name);
@@ -615,9 +751,7 @@ static int smp_map(struct smp *c, const json_t *orig, const json_t *patch,
     json_object_foreach ((json_t *)patch, k, v) {
         const json_t *order;
 
-        if (k[0] == '$' &&
-            (strcmp(k, "$patch") == 0 || strcmp(k, "$retainKeys") == 0 ||
-             has_prefix(k, ORDER_PREFIX) || has_prefix(k, DELETE_PREFIX)))
+        if (is_directive_key(k))
             continue;
         if (json_is_null(v)) {
             json_object_del(res, k);

@@ -409,6 +409,55 @@ static void patch_into_missing_and_mismatched(void **state)
 
 /* --- Failure ------------------------------------------------------------ */
 
+static void set_element_order_edge_cases(void **state)
+{
+    (void)state;
+    /* an order directive for a list neither side has adds nothing */
+    smp_ok("v1", "ConfigMap", "{\"metadata\":{\"name\":\"a\"}}",
+           "{\"metadata\":{\"$setElementOrder/finalizers\":[\"x\"]}}",
+           "{\"metadata\":{\"name\":\"a\"}}");
+    /* server-only items keep their place between the ordered ones */
+    smp_ok("v1", "Pod",
+           "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":"
+           "\"side\"},{\"name\":\"b\"}]}}",
+           "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},"
+           "{\"name\":\"a\"}]}}",
+           "{\"spec\":{\"containers\":[{\"name\":\"side\"},{\"name\":"
+           "\"b\"},{\"name\":\"a\"}]}}");
+    /* the patch list must follow the directive's order */
+    smp_fail("v1", "ConfigMap", "{\"metadata\":{\"finalizers\":[\"a\"]}}",
+             "{\"metadata\":{\"$setElementOrder/finalizers\":[\"b\",\"c\"],"
+             "\"finalizers\":[\"c\",\"b\"]}}",
+             K1S_EBADREQ, "doesn't match $setElementOrder list");
+    smp_fail("v1", "Pod", "{\"spec\":{}}",
+             "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],"
+             "\"containers\":[{\"name\":\"z\"}]}}",
+             K1S_EBADREQ, "doesn't match $setElementOrder list");
+}
+
+static void new_values_are_taken_as_sent(void **state)
+{
+    (void)state;
+    /* a list that is new keeps the patch's items and order (duplicates
+     * too); directive items, directive keys and nulls are dropped, as the
+     * API server's typed decode drops them */
+    smp_ok("v1", "Pod", "{\"spec\":{}}",
+           "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},"
+           "{\"name\":\"a\"}],\"containers\":[{\"name\":\"b\",\"env\":[{"
+           "\"$patch\":\"delete\",\"name\":\"X\"},{\"name\":\"Y\"}],"
+           "\"resources\":null},{\"name\":\"a\"}]}}",
+           "{\"spec\":{\"containers\":[{\"name\":\"b\",\"env\":[{\"name\":"
+           "\"Y\"}]},{\"name\":\"a\"}]}}");
+    smp_ok(D, "{\"spec\":{}}",
+           "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":"
+           "\"Recreate\",\"rollingUpdate\":null}}}",
+           "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}");
+    /* an unknown directive where there is nothing to merge is not looked
+     * at, as in Kubernetes */
+    smp_ok(D, "{}", "{\"spec\":{\"$patch\":\"frob\",\"a\":1}}",
+           "{\"spec\":{\"a\":1}}");
+}
+
 static void malformed_patches(void **state)
 {
     (void)state;
@@ -418,18 +467,20 @@ static void malformed_patches(void **state)
     smp_fail(D, deploy("[{\"name\":\"a\"}]"),
              tpatch("{\"containers\":[{\"$patch\":\"delete\"}]}"), K1S_EBADREQ,
              "merge key: name");
-    smp_fail(D, "{}", "{\"spec\":{\"$patch\":\"frob\"}}", K1S_EBADREQ,
-             "unknown patch type: frob");
+    smp_fail(D, "{\"spec\":{}}", "{\"spec\":{\"$patch\":\"frob\"}}",
+             K1S_EBADREQ, "unknown patch type: frob");
     smp_fail(D, deploy("[]"),
              tpatch("{\"containers\":[{\"$patch\":7,\"name\":\"a\"}]}"),
              K1S_EBADREQ, "unknown patch type");
-    smp_fail(D, "{}", "{\"spec\":{\"strategy\":{\"$retainKeys\":\"type\"}}}",
+    smp_fail(D, "{\"spec\":{\"strategy\":{}}}",
+             "{\"spec\":{\"strategy\":{\"$retainKeys\":\"type\"}}}",
              K1S_EBADREQ, "$retainKeys must be a list");
-    smp_fail(D, "{}",
+    smp_fail(D, "{\"metadata\":{}}",
              "{\"metadata\":{\"$deleteFromPrimitiveList/finalizers\":\"a\"}}",
              K1S_EBADREQ, "must be a list");
-    smp_fail(D, "{}", "{\"metadata\":{\"$setElementOrder/finalizers\":1}}",
-             K1S_EBADREQ, "must be a list");
+    smp_fail(D, "{\"metadata\":{}}",
+             "{\"metadata\":{\"$setElementOrder/finalizers\":1}}", K1S_EBADREQ,
+             "must be a list");
     smp_fail(D, deploy("[{\"name\":\"a\"}]"),
              tpatch("{\"containers\":[\"a\"]}"), K1S_EBADREQ,
              "mixes maps and other values");
@@ -479,6 +530,8 @@ int main(void)
         cmocka_unit_test(primitive_merge_lists),
         cmocka_unit_test(merge_keys_of_kinds),
         cmocka_unit_test(patch_into_missing_and_mismatched),
+        cmocka_unit_test(set_element_order_edge_cases),
+        cmocka_unit_test(new_values_are_taken_as_sent),
         cmocka_unit_test(malformed_patches),
         cmocka_unit_test(deep_nesting_is_refused),
     };
