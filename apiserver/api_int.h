@@ -28,31 +28,11 @@
 #include "apiserver/apiserver.h"
 #include "lib/buf.h"
 
-/* --- the pure helpers of the apilibs helper ---------------------------- */
-#if __has_include("apiserver/selector.h")
-#include "apiserver/selector.h"
-#define API_HAVE_SELECTOR 1
-#else
-#define API_HAVE_SELECTOR 0
-#endif
-#if __has_include("apiserver/patch.h")
+/* --- the pure helpers (patch, selectors, quantities, protobuf) -------- */
 #include "apiserver/patch.h"
-#define API_HAVE_PATCH 1
-#else
-#define API_HAVE_PATCH 0
-#endif
-#if __has_include("apiserver/protobuf.h")
 #include "apiserver/protobuf.h"
-#define API_HAVE_PROTOBUF 1
-#else
-#define API_HAVE_PROTOBUF 0
-#endif
-#if __has_include("apiserver/quantity.h")
 #include "apiserver/quantity.h"
-#define API_HAVE_QUANTITY 1
-#else
-#define API_HAVE_QUANTITY 0
-#endif
+#include "apiserver/selector.h"
 
 struct store;
 struct store_watch;

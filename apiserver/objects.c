@@ -232,19 +232,12 @@ int api_decode_body(struct api_ctx *c, json_t **ret)
         return K1S_ETOOLARGE;
     }
     if (ctype_is(r->content_type, "application/vnd.kubernetes.protobuf")) {
-#if API_HAVE_PROTOBUF
         rv = api_protobuf_decode(r->body, r->body_len, ret, err, sizeof err);
         if (rv != 0) {
             api_resp_status(c->o, rv, NULL, "%s", err);
             return rv;
         }
         return 0;
-#endif
-        api_resp_status(c->o, K1S_EMEDIA, NULL,
-                        "the body of the request was in an unknown format - "
-                        "accepted media types include: application/json, "
-                        "application/yaml");
-        return K1S_EMEDIA;
     }
     if (r->content_type && *r->content_type &&
         !ctype_is(r->content_type, "application/json") &&
@@ -1026,7 +1019,6 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
     int rv = K1S_EMEDIA;
 
     *ret = NULL;
-#if API_HAVE_PATCH
     switch (type) {
     case P_MERGE:
         rv = api_merge_patch(doc, patch, ret, err, sizeof err);
@@ -1042,12 +1034,6 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
     default:
         break;
     }
-#else
-    (void)doc;
-    (void)patch;
-    (void)gv;
-    (void)kind;
-#endif
     if (rv == K1S_EMEDIA) {
         api_resp_status(c->o, K1S_EMEDIA, NULL,
                         "the body of the request was in an unknown format - "
