@@ -347,7 +347,17 @@ static int check_fields(struct api_ctx *c, const json_t *obj)
     if (api_unknown_fields(c->res, obj, unk, sizeof unk) == 0)
         return 0;
     if (strcasecmp(fv, "Warn") == 0) {
-        snprintf(c->o->warning, sizeof c->o->warning, "299 - \"%s\"", unk);
+        /* RFC 7234 warn-text: a quoted-string, inner quotes escaped */
+        char esc[sizeof c->o->warning];
+        size_t o = 0;
+        for (const char *p = unk; *p && o + 3 < sizeof esc; p++) {
+            if (*p == '"' || *p == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *p;
+        }
+        esc[o] = '\0';
+        snprintf(c->o->warning, sizeof c->o->warning, "299 - \"%.400s\"",
+                 esc);
         return 0;
     }
     api_resp_status(c->o, K1S_EBADREQ, NULL,
