@@ -103,6 +103,14 @@ static void emit_line(const char *type, json_t *obj, void *arg)
     if (s == NULL)
         return;
     pthread_mutex_lock(&w->mu);
+    if (w->out.len + strlen(s) + 1 > API_WATCH_OUT_MAX) {
+        /* the per-watcher cap: a batch this large is cut, the stream is
+         * closed and the client lists again */
+        pthread_mutex_unlock(&w->mu);
+        api_watcher_end(w);
+        free(s);
+        return;
+    }
     buf_append_str(&w->out, s);
     buf_append(&w->out, "\n", 1);
     pthread_mutex_unlock(&w->mu);

@@ -29,7 +29,7 @@
 #include "lib/err.h"
 #include "store/store.h"
 
-#define PUMP_BATCH 256
+#define PUMP_BATCH 64
 
 struct api_watcher_priv; /* none: the struct is in api_int.h */
 
