@@ -179,6 +179,29 @@ class Kubectl(unittest.TestCase):
                  ["template"]["spec"]["containers"]]
         self.assertEqual(sorted(names), ["c", "side"])
 
+    def test_create_generators_send_protobuf(self):
+        # kubectl's typed clients POST protobuf bodies (§8)
+        p = self.k("create", "namespace", "gen-ns")
+        self.assertEqual(p.stdout.strip(), "namespace/gen-ns created")
+        p = self.k("create", "deployment", "gen-d", "--image=nginx:1.25",
+                   "--replicas=2", "-n", "gen-ns")
+        self.assertEqual(p.stdout.strip(), "deployment.apps/gen-d created")
+        d = self.getj("deploy", "gen-d", "-n", "gen-ns")
+        self.assertEqual(d["spec"]["replicas"], 2)
+        self.assertEqual(d["spec"]["template"]["spec"]["containers"][0]
+                         ["image"], "nginx:1.25")
+        self.k("create", "configmap", "gen-cm", "--from-literal=a=1",
+               "-n", "gen-ns")
+        self.assertEqual(self.getj("cm", "gen-cm", "-n", "gen-ns")["data"],
+                         {"a": "1"})
+        self.k("create", "secret", "generic", "gen-s",
+               "--from-literal=p=q", "-n", "gen-ns")
+        self.assertEqual(self.getj("secret", "gen-s", "-n", "gen-ns")
+                         ["data"], {"p": "cQ=="})
+        p = self.k("delete", "namespace", "gen-ns")
+        self.assertEqual(self.srv.kubectl("get", "cm", "gen-cm", "-n",
+                                          "gen-ns").returncode, 1)
+
     # --- get --------------------------------------------------------------
 
     def test_get_outputs(self):
