@@ -1248,21 +1248,26 @@ int api_delete_one(struct api_ctx *c, const char *name,
             return rv;
         }
         m = api_meta(obj);
-        if (d->pre_uid && strcmp(d->pre_uid, api_meta_str(obj, "uid")) != 0) {
+        const char *ouid = api_meta_str(obj, "uid");
+        const char *orv = api_meta_str(obj, "resourceVersion");
+        if (ouid == NULL)
+            ouid = "";
+        if (orv == NULL)
+            orv = "";
+        if (d->pre_uid && strcmp(d->pre_uid, ouid) != 0) {
             api_resp_status(c->o, K1S_ECONFLICT, NULL,
                             "Precondition failed: UID in precondition: %s, "
                             "UID in object meta: %s",
-                            d->pre_uid, api_meta_str(obj, "uid"));
+                            d->pre_uid, ouid);
             json_decref(obj);
             return K1S_ECONFLICT;
         }
-        if (d->pre_rv &&
-            strcmp(d->pre_rv, api_meta_str(obj, "resourceVersion")) != 0) {
+        if (d->pre_rv && strcmp(d->pre_rv, orv) != 0) {
             api_resp_status(c->o, K1S_ECONFLICT, NULL,
                             "Precondition failed: ResourceVersion in "
                             "precondition: %s, ResourceVersion in object "
                             "meta: %s",
-                            d->pre_rv, api_meta_str(obj, "resourceVersion"));
+                            d->pre_rv, orv);
             json_decref(obj);
             return K1S_ECONFLICT;
         }

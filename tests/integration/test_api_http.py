@@ -287,6 +287,22 @@ class Api(unittest.TestCase):
                          200)
         self.assertEqual(self.req("GET", CMS + "/dry2")[0], 200)
 
+    def test_delete_preconditions(self):
+        self.req("POST", CMS, body=cm("pre1"))
+        s, d, _ = self.req("DELETE", CMS + "/pre1",
+                           body={"preconditions": {"uid": "not-it"}})
+        self.assertEqual(s, 409)
+        self.assertStatus(d, 409, "Conflict")
+        self.assertIn("Precondition failed: UID in precondition: not-it",
+                      d["message"])
+        uid = self.req("GET", CMS + "/pre1")[1]["metadata"]["uid"]
+        s, d, _ = self.req("DELETE", CMS + "/pre1",
+                           body={"preconditions": {"uid": uid}})
+        self.assertEqual((s, d["status"]), (200, "Success"))
+        self.assertEqual(d["details"]["uid"], uid)
+        s, d, _ = self.req("DELETE", CMS + "/pre1?propagationPolicy=Sideways")
+        self.assertEqual(s, 400)
+
     def test_finalizers_hold_deletion(self):
         obj = cm("fin1")
         obj["metadata"]["finalizers"] = ["example.com/hold"]
