@@ -29,6 +29,8 @@ struct fixture {
     struct api_server *srv;
 };
 
+static uint64_t fixture_history; /* 0 = the store's default */
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -39,6 +41,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/k1s-test-client.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     sc.dir = f->dir;
+    sc.history_revisions = fixture_history;
     assert_int_equal(store_open(&sc, &f->store, err, sizeof err), 0);
     ac.bind_address = "127.0.0.1";
     ac.port = 0;
@@ -317,6 +320,51 @@ static void test_watch_field_selector(void **state)
 
 /* --- Failure ------------------------------------------------------------ */
 
+static int setup_short_history(void **state)
+{
+    fixture_history = 4;
+    int rv = setup(state);
+    fixture_history = 0;
+    return rv;
+}
+
+static void test_watch_compacted_is_410(void **state)
+{
+    struct fixture *f = *state;
+    struct collected c;
+    struct api_watch *w = NULL;
+    json_t *o = NULL;
+    char body[128], path[128];
+
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    for (int i = 0; i < 40; i++) {
+        snprintf(body, sizeof body, "{\"metadata\":{\"name\":\"h%d\"}}", i);
+        assert_int_equal(call(f, "POST", CMS, NULL, body, &o), 201);
+        json_decref(o);
+    }
+    /* a list at a compacted revision is 410 Expired */
+    assert_int_equal(call(f, "GET",
+                          CMS "?resourceVersion=2&resourceVersionMatch=Exact",
+                          NULL, NULL, &o),
+                     410);
+    assert_string_equal(sget(o, "reason", NULL), "Expired");
+    json_decref(o);
+    /* a watch from it gets one ERROR event with a 410 Status, then ends */
+    snprintf(path, sizeof path, "%s?resourceVersion=2", CMS);
+    assert_int_equal(api_watch_start(f->srv, path, collect_cb, &c, &w), 0);
+    assert_int_equal(wait_events(&c, 1, 5000), 1);
+    assert_string_equal(c.types[0], "ERROR");
+    /* then the end call (type NULL), exactly once */
+    for (int i = 0; i < 50 && c.ended == 0; i++)
+        wait_events(&c, 2, 100);
+    assert_int_equal(c.ended, 1);
+    api_watch_stop(w);
+    pthread_mutex_destroy(&c.mu);
+    pthread_cond_destroy(&c.cv);
+}
+
 static void test_not_found_status(void **state)
 {
     struct fixture *f = *state;
@@ -394,6 +442,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_causes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_compacted_is_410,
+                                        setup_short_history, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
