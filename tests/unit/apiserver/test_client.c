@@ -136,8 +136,13 @@ static int wait_events(struct collected *c, int n, int timeout_ms)
     int got;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000l;
+    if (ts.tv_nsec >= 1000000000l) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000l;
+    }
     pthread_mutex_lock(&c->mu);
-    while (c->n < n) {
+    while (c->n < n && !(n > 1 && c->ended)) {
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
             break;
     }
