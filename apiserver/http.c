@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,18 +408,50 @@ static void request_done(void *cls, struct MHD_Connection *conn,
 
 /* --- timer ---------------------------------------------------------------- */
 
+/* A suspended connection is not polled by MHD, so a client that went away
+ * would only be noticed at the next event: look at the socket. */
+static bool client_gone(struct api_watcher *w)
+{
+    const union MHD_ConnectionInfo *ci;
+    struct pollfd p;
+    bool gone = false;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->suspended && w->conn) {
+        ci = MHD_get_connection_info(w->conn,
+                                     MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) {
+            p.fd = ci->connect_fd;
+            p.events = POLLRDHUP;
+            p.revents = 0;
+            gone = poll(&p, 1, 0) == 1 &&
+                   (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return gone;
+}
+
 static void *timer_main(void *arg)
 {
     struct api_server *srv = arg;
+    unsigned tick = 0;
 
     pthread_setname_np(pthread_self(), "api-timer");
     pthread_mutex_lock(&srv->watch_mu);
     while (!atomic_load(&srv->stopping)) {
         struct timespec ts;
         int64_t now = clock_mono_ns();
-        for (struct api_watcher *w = srv->watchers; w; w = w->next)
+        bool sweep = ++tick % 5 == 0;
+        for (struct api_watcher *w = srv->watchers; w; w = w->next) {
+            if (sweep && client_gone(w)) {
+                log_debug("apiserver: a watch client went away; ending "
+                          "its stream");
+                api_watcher_end(w);
+            }
             if (api_watcher_due(w, now))
                 watch_wake(w);
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&srv->timer_cv, &srv->watch_mu, &ts);

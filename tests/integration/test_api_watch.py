@@ -198,6 +198,21 @@ class Watch(unittest.TestCase):
             for s in streams:
                 s.close()
 
+    def test_idle_watch_of_a_gone_client_is_ended(self):
+        srv = k1s.Server("--log-level", "debug").start()
+        try:
+            w = Stream(srv.port, CMS + "?watch=true")
+            w.events(1, timeout=0.5)
+            w.close()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if "watch client went away" in srv.read_log():
+                    break
+                time.sleep(0.2)
+            self.assertIn("watch client went away", srv.read_log())
+        finally:
+            srv.cleanup()
+
     def test_shutdown_with_open_watches(self):
         streams = [Stream(self.srv.port, CMS + "?watch=true")
                    for _ in range(20)]
