@@ -42,6 +42,7 @@ struct store_watch;
 #define API_JSON_DEPTH_MAX 100            /* nesting of a request body */
 #define API_CONN_MAX 4000                 /* concurrent connections */
 #define API_WATCH_OUT_MAX (4u * 1024 * 1024) /* bytes queued per watcher */
+#define API_WATCH_MAX 3000               /* HTTP watches (default) */
 #define API_WATCH_MAX_SECONDS 1800        /* longest watch without timeout */
 #define API_BOOKMARK_SECONDS 5            /* bookmark period when asked */
 #define API_LIST_MAX 100000               /* objects in one list answer */
@@ -175,6 +176,7 @@ struct api_resp {
     char *text;        /* heap, or NULL */
     size_t text_len;
     char warning[512]; /* a Warning header value, "" if none */
+    char retry_after[16]; /* a Retry-After header value, "" if none */
     enum api_stream_kind stream_kind;
     struct api_watcher *watcher; /* API_STREAM_WATCH */
     struct api_logstream *log;   /* API_STREAM_LOG */

@@ -73,6 +73,8 @@ static enum MHD_Result queue_resp(struct MHD_Connection *conn,
     MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
     if (o->warning[0])
         MHD_add_response_header(resp, "Warning", o->warning);
+    if (o->retry_after[0])
+        MHD_add_response_header(resp, "Retry-After", o->retry_after);
     ret = MHD_queue_response(conn, (unsigned)(o->status ? o->status : 500),
                              resp);
     MHD_destroy_response(resp);
@@ -379,6 +381,25 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn,
     else
         api_dispatch(srv, &r, &o);
 
+    if (o.stream_kind == API_STREAM_WATCH && o.watcher) {
+        size_t n, cap = srv->cfg.max_watches > 0
+                            ? (size_t)srv->cfg.max_watches
+                            : API_WATCH_MAX;
+        pthread_mutex_lock(&srv->watch_mu);
+        n = srv->nwatchers;
+        pthread_mutex_unlock(&srv->watch_mu);
+        if (n >= cap) {
+            api_watcher_destroy(o.watcher);
+            o.watcher = NULL;
+            o.stream_kind = API_STREAM_NONE;
+            api_resp_status(&o, K1S_ETOOMANY,
+                            json_pack("{s:i}", "retryAfterSeconds", 1),
+                            "too many watch requests (%zu are open); try "
+                            "again later",
+                            n);
+            snprintf(o.retry_after, sizeof o.retry_after, "1");
+        }
+    }
     if (o.stream_kind == API_STREAM_WATCH && o.watcher)
         ret = queue_watch(srv, conn, &o);
     else if (o.stream_kind == API_STREAM_LOG && o.log)

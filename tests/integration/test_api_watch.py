@@ -198,6 +198,27 @@ class Watch(unittest.TestCase):
             for s in streams:
                 s.close()
 
+    def test_watch_cap_is_429(self):
+        srv = k1s.Server("--max-watches", "3").start()
+        streams = []
+        try:
+            for _ in range(3):
+                streams.append(Stream(srv.port, CMS + "?watch=true"))
+                streams[-1].events(1, timeout=0.3)
+                self.assertIn(b" 200 ", streams[-1].head)
+            s, body, hdrs = srv.request("GET", CMS + "?watch=true")
+            self.assertEqual(s, 429)
+            st = json.loads(body)
+            self.assertEqual((st["kind"], st["reason"], st["code"]),
+                             ("Status", "TooManyRequests", 429))
+            self.assertEqual(hdrs["Retry-After"], "1")
+            # ordinary requests are still served
+            self.assertEqual(srv.request("GET", CMS)[0], 200)
+        finally:
+            for w in streams:
+                w.close()
+            srv.cleanup()
+
     def test_idle_watch_of_a_gone_client_is_ended(self):
         srv = k1s.Server("--log-level", "debug").start()
         try:
