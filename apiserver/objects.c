@@ -1118,6 +1118,9 @@ static void do_patch(struct api_ctx *c, bool status_only)
             json_t *m = api_meta(obj);
             if (json_string_value(json_object_get(m, "name")) == NULL)
                 json_object_set_new(m, "name", json_string(c->name));
+            json_object_del(m, "managedFields");
+            api_ssa_merge(obj, NULL, patch, api_query(c->r, "fieldManager"),
+                          gv);
             api_create(c, obj);
             goto out;
         }
@@ -1137,6 +1140,9 @@ static void do_patch(struct api_ctx *c, bool status_only)
         }
         if (api_apply_patch(c, t, old, patch, gv, c->res->kind, &res) != 0)
             goto out;
+        if (t == P_APPLY)
+            api_ssa_merge(res, old, patch, api_query(c->r, "fieldManager"),
+                          gv);
         /* a patch without resourceVersion retries on a concurrent write */
         bool has_rv = api_meta_str(patch, "resourceVersion") != NULL;
         if (!has_rv)

@@ -117,6 +117,22 @@ class Kubectl(unittest.TestCase):
         self.assertEqual(self.getj("cm", "ssa1")["metadata"]
                          ["resourceVersion"], rv)
 
+    def test_apply_server_side_removes_dropped_fields(self):
+        two = (CM % "ssa2") + "  k2: v2\n"
+        self.k("apply", "--server-side", "-f", "-", input=two)
+        self.assertEqual(self.getj("cm", "ssa2")["data"],
+                         {"k": "v", "k2": "v2"})
+        # another manager's change is kept
+        self.k("label", "cm", "ssa2", "other=yes")
+        self.k("apply", "--server-side", "-f", "-", input=CM % "ssa2")
+        cur = self.getj("cm", "ssa2")
+        self.assertEqual(cur["data"], {"k": "v"})
+        self.assertEqual(cur["metadata"]["labels"], {"other": "yes"})
+        p = self.k("get", "cm", "ssa2", "-o", "yaml",
+                   "--show-managed-fields")
+        self.assertIn("manager: kubectl", p.stdout)
+        self.assertIn("operation: Apply", p.stdout)
+
     # --- create / replace / diff ---------------------------------------
 
     def test_create_twice_is_already_exists(self):
