@@ -1,7 +1,8 @@
 /* libFuzzer target: the request-body path of the API server that needs no
  * store — api_json_decode (depth cap), then, for an object, what a create
  * does to it: defaulting, validation (kind-specific and metadata), strict
- * unknown-field detection, and Table printing. The first input byte picks
+ * unknown-field detection, Table printing, and server-side apply's field
+ * ownership (re-applying the same object is a no-op). The first input byte picks
  * the registry row. Any input must give a value or a K1S_E* error, never a
  * crash, a hang or a leak. */
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <jansson.h>
 
 #include "apiserver/api_int.h"
+#include "apiserver/objects_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         json_decref(t);
         json_decref(items);
+        /* server-side apply's ownership: applying the object onto itself
+         * twice must prune nothing it sets */
+        json_t *live = json_deep_copy(obj);
+        api_ssa_merge(live, NULL, obj, "fuzz", "v1");
+        json_t *again = json_deep_copy(live);
+        api_ssa_merge(again, live, obj, "fuzz", "v1");
+        if (!json_equal(again, live))
+            __builtin_trap();
+        json_decref(again);
+        json_decref(live);
     }
     json_decref(obj);
     return 0;
