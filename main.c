@@ -36,6 +36,7 @@ struct server_opts {
     char node_name[HOST_NAME_MAX + 1];
     bool disable_agent;
     bool insecure_bind;
+    int max_watches;
     const char *kubeconfig;
     char kubeconfig_buf[PATH_MAX];
 };
@@ -71,6 +72,8 @@ static void usage_server(FILE *f)
             "127.0.0.1)\n"
             "  --port N                port to serve on (default 6443; 0 "
             "picks a free one)\n"
+            "  --max-watches N         concurrent watch streams served "
+            "(default 3000)\n"
             "  --insecure-bind         allow a non-loopback address without "
             "TLS\n"
             "  --node-name NAME        this node's name (default: the "
@@ -157,6 +160,7 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
         OPT_KUBECONFIG,
         OPT_LOG_LEVEL,
         OPT_INSECURE,
+        OPT_MAX_WATCHES,
     };
     static const struct option longopts[] = {
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
@@ -167,6 +171,7 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
         {"write-kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"insecure-bind", no_argument, NULL, OPT_INSECURE},
+        {"max-watches", required_argument, NULL, OPT_MAX_WATCHES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -221,6 +226,17 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
             break;
         case OPT_INSECURE:
             o->insecure_bind = true;
+            break;
+        case OPT_MAX_WATCHES:
+            errno = 0;
+            port = strtol(optarg, &end, 10);
+            if (errno || *end || port < 1 || port > 100000) {
+                fprintf(stderr,
+                        "k1s server: --max-watches wants 1-100000, got %s\n",
+                        optarg);
+                return 2;
+            }
+            o->max_watches = (int)port;
             break;
         case 'h':
             usage_server(stdout);
@@ -286,6 +302,7 @@ static int server_main(int argc, char **argv)
     acfg.bind_address = o.bind_address;
     acfg.port = o.port;
     acfg.insecure_bind = o.insecure_bind;
+    acfg.max_watches = o.max_watches;
     acfg.store = store;
     rv = api_server_create(&acfg, &api, err, sizeof err);
     if (rv != 0) {

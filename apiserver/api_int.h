@@ -28,31 +28,11 @@
 #include "apiserver/apiserver.h"
 #include "lib/buf.h"
 
-/* --- the pure helpers of the apilibs helper ---------------------------- */
-#if __has_include("apiserver/selector.h")
-#include "apiserver/selector.h"
-#define API_HAVE_SELECTOR 1
-#else
-#define API_HAVE_SELECTOR 0
-#endif
-#if __has_include("apiserver/patch.h")
+/* --- the pure helpers (patch, selectors, quantities, protobuf) -------- */
 #include "apiserver/patch.h"
-#define API_HAVE_PATCH 1
-#else
-#define API_HAVE_PATCH 0
-#endif
-#if __has_include("apiserver/protobuf.h")
 #include "apiserver/protobuf.h"
-#define API_HAVE_PROTOBUF 1
-#else
-#define API_HAVE_PROTOBUF 0
-#endif
-#if __has_include("apiserver/quantity.h")
 #include "apiserver/quantity.h"
-#define API_HAVE_QUANTITY 1
-#else
-#define API_HAVE_QUANTITY 0
-#endif
+#include "apiserver/selector.h"
 
 struct store;
 struct store_watch;
@@ -62,6 +42,7 @@ struct store_watch;
 #define API_JSON_DEPTH_MAX 100            /* nesting of a request body */
 #define API_CONN_MAX 4000                 /* concurrent connections */
 #define API_WATCH_OUT_MAX (4u * 1024 * 1024) /* bytes queued per watcher */
+#define API_WATCH_MAX 3000               /* HTTP watches (default) */
 #define API_WATCH_MAX_SECONDS 1800        /* longest watch without timeout */
 #define API_BOOKMARK_SECONDS 5            /* bookmark period when asked */
 #define API_LIST_MAX 100000               /* objects in one list answer */
@@ -195,6 +176,7 @@ struct api_resp {
     char *text;        /* heap, or NULL */
     size_t text_len;
     char warning[512]; /* a Warning header value, "" if none */
+    char retry_after[16]; /* a Retry-After header value, "" if none */
     enum api_stream_kind stream_kind;
     struct api_watcher *watcher; /* API_STREAM_WATCH */
     struct api_logstream *log;   /* API_STREAM_LOG */

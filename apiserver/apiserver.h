@@ -23,6 +23,8 @@ struct api_config {
     const char *bind_address; /* "127.0.0.1" by default */
     int port;                 /* 6443 by default; 0 = pick a free port */
     bool insecure_bind;       /* allow a non-loopback address without TLS */
+    int max_watches;          /* concurrent HTTP watches; 0 = 3000. More
+                                 are refused with 429 TooManyRequests */
     struct store *store;      /* borrowed; outlives the server */
 };
 

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,8 @@ static enum MHD_Result queue_resp(struct MHD_Connection *conn,
     MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
     if (o->warning[0])
         MHD_add_response_header(resp, "Warning", o->warning);
+    if (o->retry_after[0])
+        MHD_add_response_header(resp, "Retry-After", o->retry_after);
     ret = MHD_queue_response(conn, (unsigned)(o->status ? o->status : 500),
                              resp);
     MHD_destroy_response(resp);
@@ -103,6 +106,14 @@ static void emit_line(const char *type, json_t *obj, void *arg)
     if (s == NULL)
         return;
     pthread_mutex_lock(&w->mu);
+    if (w->out.len + strlen(s) + 1 > API_WATCH_OUT_MAX) {
+        /* the per-watcher cap: a batch this large is cut, the stream is
+         * closed and the client lists again */
+        pthread_mutex_unlock(&w->mu);
+        api_watcher_end(w);
+        free(s);
+        return;
+    }
     buf_append_str(&w->out, s);
     buf_append(&w->out, "\n", 1);
     pthread_mutex_unlock(&w->mu);
@@ -370,6 +381,25 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn,
     else
         api_dispatch(srv, &r, &o);
 
+    if (o.stream_kind == API_STREAM_WATCH && o.watcher) {
+        size_t n, cap = srv->cfg.max_watches > 0
+                            ? (size_t)srv->cfg.max_watches
+                            : API_WATCH_MAX;
+        pthread_mutex_lock(&srv->watch_mu);
+        n = srv->nwatchers;
+        pthread_mutex_unlock(&srv->watch_mu);
+        if (n >= cap) {
+            api_watcher_destroy(o.watcher);
+            o.watcher = NULL;
+            o.stream_kind = API_STREAM_NONE;
+            api_resp_status(&o, K1S_ETOOMANY,
+                            json_pack("{s:i}", "retryAfterSeconds", 1),
+                            "too many watch requests (%zu are open); try "
+                            "again later",
+                            n);
+            snprintf(o.retry_after, sizeof o.retry_after, "1");
+        }
+    }
     if (o.stream_kind == API_STREAM_WATCH && o.watcher)
         ret = queue_watch(srv, conn, &o);
     else if (o.stream_kind == API_STREAM_LOG && o.log)
@@ -399,18 +429,50 @@ static void request_done(void *cls, struct MHD_Connection *conn,
 
 /* --- timer ---------------------------------------------------------------- */
 
+/* A suspended connection is not polled by MHD, so a client that went away
+ * would only be noticed at the next event: look at the socket. */
+static bool client_gone(struct api_watcher *w)
+{
+    const union MHD_ConnectionInfo *ci;
+    struct pollfd p;
+    bool gone = false;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->suspended && w->conn) {
+        ci = MHD_get_connection_info(w->conn,
+                                     MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) {
+            p.fd = ci->connect_fd;
+            p.events = POLLRDHUP;
+            p.revents = 0;
+            gone = poll(&p, 1, 0) == 1 &&
+                   (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return gone;
+}
+
 static void *timer_main(void *arg)
 {
     struct api_server *srv = arg;
+    unsigned tick = 0;
 
     pthread_setname_np(pthread_self(), "api-timer");
     pthread_mutex_lock(&srv->watch_mu);
     while (!atomic_load(&srv->stopping)) {
         struct timespec ts;
         int64_t now = clock_mono_ns();
-        for (struct api_watcher *w = srv->watchers; w; w = w->next)
+        bool sweep = ++tick % 5 == 0;
+        for (struct api_watcher *w = srv->watchers; w; w = w->next) {
+            if (sweep && client_gone(w)) {
+                log_debug("apiserver: a watch client went away; ending "
+                          "its stream");
+                api_watcher_end(w);
+            }
             if (api_watcher_due(w, now))
                 watch_wake(w);
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
         pthread_cond_timedwait(&srv->timer_cv, &srv->watch_mu, &ts);

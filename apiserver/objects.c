@@ -232,19 +232,12 @@ int api_decode_body(struct api_ctx *c, json_t **ret)
         return K1S_ETOOLARGE;
     }
     if (ctype_is(r->content_type, "application/vnd.kubernetes.protobuf")) {
-#if API_HAVE_PROTOBUF
         rv = api_protobuf_decode(r->body, r->body_len, ret, err, sizeof err);
         if (rv != 0) {
             api_resp_status(c->o, rv, NULL, "%s", err);
             return rv;
         }
         return 0;
-#endif
-        api_resp_status(c->o, K1S_EMEDIA, NULL,
-                        "the body of the request was in an unknown format - "
-                        "accepted media types include: application/json, "
-                        "application/yaml");
-        return K1S_EMEDIA;
     }
     if (r->content_type && *r->content_type &&
         !ctype_is(r->content_type, "application/json") &&
@@ -354,7 +347,17 @@ static int check_fields(struct api_ctx *c, const json_t *obj)
     if (api_unknown_fields(c->res, obj, unk, sizeof unk) == 0)
         return 0;
     if (strcasecmp(fv, "Warn") == 0) {
-        snprintf(c->o->warning, sizeof c->o->warning, "299 - \"%s\"", unk);
+        /* RFC 7234 warn-text: a quoted-string, inner quotes escaped */
+        char esc[sizeof c->o->warning];
+        size_t o = 0;
+        for (const char *p = unk; *p && o + 3 < sizeof esc; p++) {
+            if (*p == '"' || *p == '\\')
+                esc[o++] = '\\';
+            esc[o++] = *p;
+        }
+        esc[o] = '\0';
+        snprintf(c->o->warning, sizeof c->o->warning, "299 - \"%.400s\"",
+                 esc);
         return 0;
     }
     api_resp_status(c->o, K1S_EBADREQ, NULL,
@@ -1026,7 +1029,6 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
     int rv = K1S_EMEDIA;
 
     *ret = NULL;
-#if API_HAVE_PATCH
     switch (type) {
     case P_MERGE:
         rv = api_merge_patch(doc, patch, ret, err, sizeof err);
@@ -1042,12 +1044,6 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
     default:
         break;
     }
-#else
-    (void)doc;
-    (void)patch;
-    (void)gv;
-    (void)kind;
-#endif
     if (rv == K1S_EMEDIA) {
         api_resp_status(c->o, K1S_EMEDIA, NULL,
                         "the body of the request was in an unknown format - "
@@ -1122,6 +1118,9 @@ static void do_patch(struct api_ctx *c, bool status_only)
             json_t *m = api_meta(obj);
             if (json_string_value(json_object_get(m, "name")) == NULL)
                 json_object_set_new(m, "name", json_string(c->name));
+            json_object_del(m, "managedFields");
+            api_ssa_merge(obj, NULL, patch, api_query(c->r, "fieldManager"),
+                          gv);
             api_create(c, obj);
             goto out;
         }
@@ -1141,6 +1140,9 @@ static void do_patch(struct api_ctx *c, bool status_only)
         }
         if (api_apply_patch(c, t, old, patch, gv, c->res->kind, &res) != 0)
             goto out;
+        if (t == P_APPLY)
+            api_ssa_merge(res, old, patch, api_query(c->r, "fieldManager"),
+                          gv);
         /* a patch without resourceVersion retries on a concurrent write */
         bool has_rv = api_meta_str(patch, "resourceVersion") != NULL;
         if (!has_rv)
@@ -1252,21 +1254,26 @@ int api_delete_one(struct api_ctx *c, const char *name,
             return rv;
         }
         m = api_meta(obj);
-        if (d->pre_uid && strcmp(d->pre_uid, api_meta_str(obj, "uid")) != 0) {
+        const char *ouid = api_meta_str(obj, "uid");
+        const char *orv = api_meta_str(obj, "resourceVersion");
+        if (ouid == NULL)
+            ouid = "";
+        if (orv == NULL)
+            orv = "";
+        if (d->pre_uid && strcmp(d->pre_uid, ouid) != 0) {
             api_resp_status(c->o, K1S_ECONFLICT, NULL,
                             "Precondition failed: UID in precondition: %s, "
                             "UID in object meta: %s",
-                            d->pre_uid, api_meta_str(obj, "uid"));
+                            d->pre_uid, ouid);
             json_decref(obj);
             return K1S_ECONFLICT;
         }
-        if (d->pre_rv &&
-            strcmp(d->pre_rv, api_meta_str(obj, "resourceVersion")) != 0) {
+        if (d->pre_rv && strcmp(d->pre_rv, orv) != 0) {
             api_resp_status(c->o, K1S_ECONFLICT, NULL,
                             "Precondition failed: ResourceVersion in "
                             "precondition: %s, ResourceVersion in object "
                             "meta: %s",
-                            d->pre_rv, api_meta_str(obj, "resourceVersion"));
+                            d->pre_rv, orv);
             json_decref(obj);
             return K1S_ECONFLICT;
         }
@@ -1529,6 +1536,12 @@ void api_dispatch(struct api_server *srv, struct api_req *r,
     c.srv = srv;
     c.r = r;
     c.o = o;
+    /* one trailing slash is ignored: the Python client asks for "/api/" */
+    {
+        size_t pl = strlen(r->path);
+        if (pl > 1 && r->path[pl - 1] == '/')
+            r->path[pl - 1] = '\0';
+    }
     if (path_is(r->path, "/healthz") || path_is(r->path, "/livez")) {
         api_resp_text(o, 200, "text/plain; charset=utf-8", "ok");
         return;

@@ -750,7 +750,7 @@ static void validate_selector_template(const json_t *spec,
         return;
     }
     if (!selector_matches_labels(sel, tl)) {
-        char *s = json_dumps(tl ? tl : json_object(), JSON_COMPACT);
+        char *s = tl ? json_dumps(tl, JSON_COMPACT) : strdup("{}");
         api_errs_add(e, "FieldValueInvalid", "spec.template.metadata.labels",
                      "Invalid value: %s: `selector` does not match template "
                      "`labels`",

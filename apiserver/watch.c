@@ -29,12 +29,10 @@
 #include "lib/err.h"
 #include "store/store.h"
 
-#define PUMP_BATCH 256
+#define PUMP_BATCH 64
 
-struct api_watcher_priv; /* none: the struct is in api_int.h */
-
-static pthread_cond_t *cv_of(struct api_watcher *w);
-
+/* The watcher with what only this file touches: the condition variable
+ * the in-process client waits on, and the "too old" state. */
 struct wx {
     struct api_watcher w;
     pthread_cond_t cv;

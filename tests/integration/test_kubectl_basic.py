@@ -117,6 +117,22 @@ class Kubectl(unittest.TestCase):
         self.assertEqual(self.getj("cm", "ssa1")["metadata"]
                          ["resourceVersion"], rv)
 
+    def test_apply_server_side_removes_dropped_fields(self):
+        two = (CM % "ssa2") + "  k2: v2\n"
+        self.k("apply", "--server-side", "-f", "-", input=two)
+        self.assertEqual(self.getj("cm", "ssa2")["data"],
+                         {"k": "v", "k2": "v2"})
+        # another manager's change is kept
+        self.k("label", "cm", "ssa2", "other=yes")
+        self.k("apply", "--server-side", "-f", "-", input=CM % "ssa2")
+        cur = self.getj("cm", "ssa2")
+        self.assertEqual(cur["data"], {"k": "v"})
+        self.assertEqual(cur["metadata"]["labels"], {"other": "yes"})
+        p = self.k("get", "cm", "ssa2", "-o", "yaml",
+                   "--show-managed-fields")
+        self.assertIn("manager: kubectl", p.stdout)
+        self.assertIn("operation: Apply", p.stdout)
+
     # --- create / replace / diff ---------------------------------------
 
     def test_create_twice_is_already_exists(self):
@@ -178,6 +194,29 @@ class Kubectl(unittest.TestCase):
         names = [c["name"] for c in self.getj("deploy", "pt1")["spec"]
                  ["template"]["spec"]["containers"]]
         self.assertEqual(sorted(names), ["c", "side"])
+
+    def test_create_generators_send_protobuf(self):
+        # kubectl's typed clients POST protobuf bodies (§8)
+        p = self.k("create", "namespace", "gen-ns")
+        self.assertEqual(p.stdout.strip(), "namespace/gen-ns created")
+        p = self.k("create", "deployment", "gen-d", "--image=nginx:1.25",
+                   "--replicas=2", "-n", "gen-ns")
+        self.assertEqual(p.stdout.strip(), "deployment.apps/gen-d created")
+        d = self.getj("deploy", "gen-d", "-n", "gen-ns")
+        self.assertEqual(d["spec"]["replicas"], 2)
+        self.assertEqual(d["spec"]["template"]["spec"]["containers"][0]
+                         ["image"], "nginx:1.25")
+        self.k("create", "configmap", "gen-cm", "--from-literal=a=1",
+               "-n", "gen-ns")
+        self.assertEqual(self.getj("cm", "gen-cm", "-n", "gen-ns")["data"],
+                         {"a": "1"})
+        self.k("create", "secret", "generic", "gen-s",
+               "--from-literal=p=q", "-n", "gen-ns")
+        self.assertEqual(self.getj("secret", "gen-s", "-n", "gen-ns")
+                         ["data"], {"p": "cQ=="})
+        p = self.k("delete", "namespace", "gen-ns")
+        self.assertEqual(self.srv.kubectl("get", "cm", "gen-cm", "-n",
+                                          "gen-ns").returncode, 1)
 
     # --- get --------------------------------------------------------------
 
