@@ -230,8 +230,7 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "k1s server: unexpected argument '%s'\n",
-                argv[optind]);
+        fprintf(stderr, "k1s server: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
     if (o->kubeconfig == NULL) {
@@ -344,8 +343,7 @@ int main(int argc, char **argv)
         usage_main(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "version") == 0 ||
-        strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("k1s version %s (Kubernetes %s)\n", K1S_VERSION,
                K1S_KUBE_VERSION);
         return 0;

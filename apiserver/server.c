@@ -53,8 +53,8 @@ static enum MHD_Result api_reply_status(struct MHD_Connection *conn, int rv,
                                         const char *message)
 {
     json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind",
-                           "Status", "apiVersion", "v1", "metadata",
-                           "status", "Failure", "message", message, "reason",
+                           "Status", "apiVersion", "v1", "metadata", "status",
+                           "Failure", "message", message, "reason",
                            err_reason(rv), "code", err_http_status(rv));
     char *body = st ? json_dumps(st, JSON_COMPACT) : NULL;
     enum MHD_Result ret;
@@ -71,9 +71,9 @@ static enum MHD_Result api_reply_version(struct MHD_Connection *conn)
 {
     json_t *v = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major",
-        K1S_KUBE_MAJOR, "minor", K1S_KUBE_MINOR, "gitVersion", K1S_KUBE_VERSION, "gitCommit",
-        "0000000000000000000000000000000000000000", "gitTreeState", "clean",
-        "buildDate", "2026-11-25T00:00:00Z", "goVersion", "go1.23.0",
+        K1S_KUBE_MAJOR, "minor", K1S_KUBE_MINOR, "gitVersion", K1S_KUBE_VERSION,
+        "gitCommit", "0000000000000000000000000000000000000000", "gitTreeState",
+        "clean", "buildDate", "2026-11-25T00:00:00Z", "goVersion", "go1.23.0",
         "compiler", "gc", "platform", "linux/amd64");
     char *body = v ? json_dumps(v, JSON_COMPACT) : NULL;
     enum MHD_Result ret;
@@ -183,9 +183,8 @@ int api_server_start(struct api_server *srv, char *errbuf, size_t errlen)
     const union MHD_DaemonInfo *info;
 
     srv->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, api_handle, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, api_handle, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
     if (srv->mhd == NULL) {
