@@ -6,7 +6,8 @@
  * each object deleted; while anything is left the namespace is looked at
  * again a second later. When it is empty, the "kubernetes" finalizer is
  * removed through namespaces/<name>/finalize and the API server removes the
- * namespace.
+ * namespace. A namespace that disappears without passing through
+ * Terminating is swept the same way, so nothing is left behind in it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,12 @@ static void ns_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
 {
     struct ctrl_manager *m = arg;
     json_t *d;
-    (void)old_obj;
-    if (new_obj == NULL)
+    if (new_obj == NULL) {
+        /* gone without passing through Terminating (or we missed it):
+         * whatever is left in it is swept all the same */
+        ctrl_wq_add(m->ns.wq, ctrl_jstr(old_obj, "metadata.name"));
         return;
+    }
     d = ctrl_jget(new_obj, "metadata.deletionTimestamp");
     if (d && !json_is_null(d))
         ctrl_wq_add(m->ns.wq, ctrl_jstr(new_obj, "metadata.name"));
@@ -92,11 +96,11 @@ int ctrl_ns_reconcile(struct ctrl_manager *m, const char *key)
     char path[700];
     int st, rv = 0;
 
-    if (ns == NULL)
-        return 0;
-    d = ctrl_jget(ns, "metadata.deletionTimestamp");
-    if (d == NULL || json_is_null(d))
-        goto out;
+    if (ns != NULL) {
+        d = ctrl_jget(ns, "metadata.deletionTimestamp");
+        if (d == NULL || json_is_null(d))
+            goto out;
+    }
     res = discover(m);
     json_array_foreach(res, i, r) {
         json_t *list = NULL, *it;
@@ -126,7 +130,7 @@ int ctrl_ns_reconcile(struct ctrl_manager *m, const char *key)
         ctrl_wq_add_after(m->ns.wq, key, 1000000000LL);
         goto out;
     }
-    {
+    if (ns != NULL) {
         json_t *copy = json_deep_copy(ns), *fs;
         fs = ctrl_jget(copy, "spec.finalizers");
         if (json_is_array(fs))

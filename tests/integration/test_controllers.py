@@ -504,3 +504,102 @@ class Restart(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GarbageAfterRestart(unittest.TestCase):
+    def test_dependents_of_owner_deleted_while_down_are_collected(self):
+        c = Cluster().start()
+        self.addCleanup(c.cleanup)
+        c.add_node("n1")
+        c.kubelet = FakeKubelet(c, ["n1"])
+        c.kubectl("apply", "-f", "-", check=True,
+                  input=deployment_yaml(replicas=2))
+        p = c.kubectl("rollout", "status", "deployment/web",
+                      "--timeout=60s", timeout=90)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(c.srv.stop(), 0)
+        # the owner goes while no controller runs
+        c.srv.extra_args = ["--disable-controllers"]
+        c.srv.start()
+        c.kubectl("delete", "deployment", "web", "--cascade=background",
+                  check=True)
+        st, l = c.api("GET", "/apis/apps/v1/namespaces/default/replicasets")
+        self.assertEqual(len(l["items"]), 1)  # nobody collected it
+        self.assertEqual(c.srv.stop(), 0)
+        c.srv.extra_args = []
+        c.srv.start()
+        c.wait("set and pods collected", lambda: not c.api(
+            "GET", "/apis/apps/v1/namespaces/default/replicasets")[1]
+            ["items"] and not c.pods(selector="app=web"))
+
+
+class Namespaces(Base):
+    def test_deleting_a_namespace_deletes_its_contents(self):
+        self.c.add_node("n1")
+        self.c.kubelet = FakeKubelet(self.c, ["n1"])
+        self.c.kubectl("apply", "-f", "-", check=True, input=(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: tmp}\n"))
+        p = self.c.kubectl("apply", "-n", "tmp", "-f", "-",
+                           input=deployment_yaml(replicas=2))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.c.kubectl("apply", "-n", "tmp", "-f", "-", check=True, input=(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n"
+            "data: {a: b}\n"))
+        self.c.wait("pods running", lambda: len(
+            [p for p in self.c.pods(ns="tmp") if is_ready(p)]) == 2)
+        p = self.c.kubectl("delete", "namespace", "tmp", "--wait=false")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ns = self.c.get("/api/v1/namespaces/tmp")
+        if ns is not None:
+            self.assertEqual(ns["status"]["phase"], "Terminating")
+        self.c.wait("namespace gone",
+                    lambda: self.c.get("/api/v1/namespaces/tmp") is None,
+                    timeout=60)
+        self.c.wait("contents gone", lambda: not self.c.pods(ns="tmp") and
+                    not self.c.get("/api/v1/namespaces/tmp/configmaps")
+                    ["items"] and not self.c.get(
+                        "/apis/apps/v1/namespaces/tmp/deployments")["items"],
+                    timeout=60)
+
+
+class NodeLoss(Base):
+    server_args = ("--node-monitor-grace-period", "2",
+                   "--default-unreachable-toleration-seconds", "3")
+
+    def test_pods_of_a_lost_node_are_recreated_elsewhere(self):
+        self.c.add_node("n1")
+        self.c.add_node("n2", unschedulable=True)
+        self.c.kubelet = FakeKubelet(self.c, ["n1", "n2"])
+        text = deployment_yaml(replicas=2).replace(
+            "      containers:\n",
+            "      tolerations:\n"
+            "      - {key: node.kubernetes.io/unreachable, operator: Exists,"
+            " effect: NoExecute, tolerationSeconds: 3}\n"
+            "      containers:\n")
+        self.apply(text)
+        self.rollout_status()
+        self.assertEqual({p["spec"]["nodeName"] for p in self.live_pods()},
+                         {"n1"})
+        n = self.c.get("/api/v1/nodes/n2")
+        del n["spec"]["unschedulable"]
+        self.assertEqual(self.c.api("PUT", "/api/v1/nodes/n2", n)[0], 200)
+        self.c.kubelet.alive.discard("n1")  # n1 stops renewing its lease
+        node = self.c.wait("n1 unreachable", lambda: [
+            x for x in (self.c.get("/api/v1/nodes/n1")["spec"].get("taints")
+                        or [])
+            if x["key"] == "node.kubernetes.io/unreachable" and
+            x["effect"] == "NoExecute"])
+        self.assertTrue(node)
+        ready = [c for c in self.c.get("/api/v1/nodes/n1")["status"]
+                 ["conditions"] if c["type"] == "Ready"][0]
+        self.assertEqual((ready["status"], ready["reason"]),
+                         ("Unknown", "NodeStatusUnknown"))
+        self.c.wait("replacements ready on n2", lambda: sorted(
+            p["spec"]["nodeName"] for p in self.live_pods()
+            if is_ready(p)) == ["n2", "n2"], timeout=60)
+        p = self.c.kubectl("get", "nodes")
+        self.assertRegex(p.stdout, r"n1\s+NotReady")
+        # n1 comes back: Ready again, taint removed
+        self.c.kubelet.alive.add("n1")
+        self.c.wait("n1 healthy", lambda: not (
+            self.c.get("/api/v1/nodes/n1")["spec"].get("taints")))
