@@ -197,11 +197,31 @@ static int collect_gone(const char *key, void *val, void *arg)
     return 0;
 }
 
+/* Percent-encodes a continue token (base64 has '+', '/', '='). */
+static void url_escape(const char *s, char *out, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *s && o + 4 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.' ||
+            ch == '~') {
+            out[o++] = (char)ch;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
 /* One LIST, all pages; replaces the store. 0 or an error. */
 static int do_list(struct ctrl_informer *inf)
 {
     json_t *items = json_array(), *body = NULL, *pairs = json_array();
-    char path[1024], cont[1024] = "", rv[64] = "";
+    char path[4096], cont[3072] = "", rv[64] = "";
     const char *sep = strchr(inf->path, '?') ? "&" : "?";
     struct replace_ctx rc = {NULL, NULL};
     int status, rv_ = 0;
@@ -239,9 +259,9 @@ static int do_list(struct ctrl_informer *inf)
         if (av)
             snprintf(inf->api_version, sizeof inf->api_version, "%s", av);
         c = ctrl_jstr(body, "metadata.continue");
-        if (c == NULL || c[0] == '\0' || strlen(c) >= sizeof cont)
+        if (c == NULL || c[0] == '\0' || strlen(c) * 3 >= sizeof cont)
             break;
-        snprintf(cont, sizeof cont, "%s", c);
+        url_escape(c, cont, sizeof cont);
         json_decref(body);
         body = NULL;
     }

@@ -130,8 +130,14 @@ int sched_node_init(struct sched_node *n, const json_t *node)
     n->alloc.memory = res_of(alloc, "memory", 1, 0);
     n->alloc.pods = res_of(alloc, "pods", 1, 0);
     n->pods = json_array();
-    if (n->pods == NULL)
+    n->owners = ctrl_map_create();
+    if (n->pods == NULL || n->owners == NULL) {
+        json_decref(n->pods);
+        ctrl_map_destroy(n->owners, NULL);
+        n->pods = NULL;
+        n->owners = NULL;
         return K1S_ENOMEM;
+    }
     n->node = json_incref((json_t *)node);
     return 0;
 }
@@ -140,13 +146,42 @@ void sched_node_close(struct sched_node *n)
 {
     json_decref(n->node);
     json_decref(n->pods);
+    ctrl_map_destroy(n->owners, NULL);
     n->node = NULL;
     n->pods = NULL;
+    n->owners = NULL;
+}
+
+static const char *owner_uid(const json_t *pod)
+{
+    return json_string_value(json_object_get(ctrl_controller_ref(pod), "uid"));
+}
+
+static bool has_anti(const json_t *pod)
+{
+    return json_array_size(ctrl_jget(pod, "spec.affinity.podAntiAffinity."
+                                          "requiredDuringSchedulingIgnored"
+                                          "DuringExecution")) > 0;
+}
+
+static void count_pod(struct sched_node *n, const json_t *pod, int d)
+{
+    const char *uid = owner_uid(pod);
+    if (has_anti(pod))
+        n->n_anti += d;
+    if (uid && n->owners) {
+        intptr_t c = (intptr_t)ctrl_map_get(n->owners, uid) + d;
+        if (c > 0)
+            ctrl_map_put(n->owners, uid, (void *)c, NULL);
+        else
+            ctrl_map_del(n->owners, uid);
+    }
 }
 
 void sched_node_add_pod(struct sched_node *n, const json_t *pod)
 {
     struct sched_res r, nz;
+    count_pod(n, pod, 1);
     sched_pod_requests(pod, false, &r);
     sched_pod_requests(pod, true, &nz);
     n->req.milli_cpu += r.milli_cpu;
@@ -183,6 +218,7 @@ void sched_node_remove_pod(struct sched_node *n, const json_t *pod)
             n->nzreq.milli_cpu -= nz.milli_cpu;
             n->nzreq.memory -= nz.memory;
             n->nzreq.pods -= 1;
+            count_pod(n, p, -1);
             json_array_remove(n->pods, i);
             return;
         }
@@ -530,12 +566,17 @@ static bool filter_anti_affinity(const json_t *pod, const struct sched_node *n,
 {
     size_t i;
     json_t *p;
+    if (!has_anti(pod))
+        goto existing;
     json_array_foreach(n->pods, i, p) {
         if (any_term_selects(pod, p)) {
             fail1(f, false, "node(s) didn't match pod anti-affinity rules");
             return false;
         }
     }
+existing:
+    if (n->n_anti == 0)
+        return true;
     json_array_foreach(n->pods, i, p) {
         if (any_term_selects(p, pod)) {
             fail1(f, false,
@@ -615,20 +656,10 @@ int64_t sched_score_balanced(const struct sched_res *nz,
 
 int64_t sched_count_same_owner(const json_t *pod, const struct sched_node *n)
 {
-    const json_t *ref = ctrl_controller_ref(pod);
-    const char *uid = json_string_value(json_object_get(ref, "uid"));
-    size_t i;
-    json_t *p;
-    int64_t cnt = 0;
-
-    if (uid == NULL)
+    const char *uid = owner_uid(pod);
+    if (uid == NULL || n->owners == NULL)
         return 0;
-    json_array_foreach(n->pods, i, p) {
-        const json_t *r = ctrl_controller_ref(p);
-        if (streq(json_string_value(json_object_get(r, "uid")), uid))
-            cnt++;
-    }
-    return cnt;
+    return (intptr_t)ctrl_map_get(n->owners, uid);
 }
 
 int64_t sched_preferred_affinity(const json_t *pod, const json_t *node)

@@ -39,6 +39,8 @@ struct sched_node {
     struct sched_res req;    /* sum of bound pods' requests */
     struct sched_res nzreq;  /* same with non-zero defaults */
     json_t *pods;            /* owned array of bound pods (shared objects) */
+    int64_t n_anti;          /* pods with required pod anti-affinity */
+    struct ctrl_map *owners; /* controller uid -> (intptr_t) pod count */
 };
 
 /* A filter's verdict for one node: up to 4 reasons (NodeResourcesFit may
