@@ -134,6 +134,15 @@ json_t *ctrl_informer_list(struct ctrl_informer *inf, const char *ns,
 /* Number of lists done (1 after the first; grows on every relist). */
 unsigned ctrl_informer_lists(struct ctrl_informer *inf);
 
+/* ------------------------------------------------------------ parallel */
+
+/* Runs fn(arg, 0) .. fn(arg, n - 1) on up to `workers` short-lived threads
+ * (client-go's workqueue.ParallelizeUntil): concurrent API writes share the
+ * store's group commit instead of paying one fsync each. Returns the
+ * number of calls that returned non-zero. fn must be thread-safe. */
+int ctrl_parallel(int n, int workers, int (*fn)(void *arg, int i),
+                  void *arg);
+
 /* ------------------------------------------------------------ objects */
 
 /* "ns/name" (or "name" for cluster-scoped objects) into buf. */

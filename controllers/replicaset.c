@@ -17,6 +17,7 @@
  * through /status when it changed; a pod that will become available later
  * re-queues the key for then.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,77 +194,120 @@ static json_t *pod_from_template(const json_t *rs)
     return pod;
 }
 
+struct create_ctx {
+    struct ctrl_manager *m;
+    const json_t *rs;
+    const json_t *pod;
+    const char *path;
+    pthread_mutex_t mu;
+    char msg[512]; /* the first failure's message */
+};
+
+static int create_one(void *arg, int i)
+{
+    struct create_ctx *c = arg;
+    json_t *ret = NULL;
+    int st = c->m->api.call(c->m->api.ctx, "POST", c->path, NULL, c->pod,
+                            &ret);
+    (void)i;
+    if (st == 201 || st == 200) {
+        ctrl_event(c->m->events, c->rs, COMPONENT, "Normal",
+                   "SuccessfulCreate", "Created pod: %s",
+                   ctrl_jstr(ret, "metadata.name"));
+        json_decref(ret);
+        return 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (c->msg[0] == '\0') {
+        const char *msg = ctrl_jstr(ret, "message");
+        snprintf(c->msg, sizeof c->msg, "%s",
+                 msg ? msg : "the API server refused the pod");
+    }
+    pthread_mutex_unlock(&c->mu);
+    json_decref(ret);
+    return -1;
+}
+
+/* slowStartBatch: batches of 1, 2, 4, ... created in parallel; a batch
+ * with a failure ends the pass, and the creates never tried are taken off
+ * the expectations. */
 static int create_pods(struct ctrl_manager *m, const char *key,
                        const json_t *rs, int64_t n)
 {
     char path[600];
-    json_t *pod = pod_from_template(rs);
+    struct create_ctx c;
     int64_t done = 0;
     int rv = 0;
 
-    if (pod == NULL)
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.rs = rs;
+    c.pod = pod_from_template(rs);
+    c.path = path;
+    if (c.pod == NULL)
         return K1S_ENOMEM;
+    pthread_mutex_init(&c.mu, NULL);
     ctrl_exp_expect(m, key, n, 0);
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods",
              ctrl_jstr(rs, "metadata.namespace"));
-    while (done < n && rv == 0) {
+    while (done < n) {
         int64_t batch = ctrl_slow_start_batch(done, n - done);
-        for (int64_t i = 0; i < batch; i++) {
-            json_t *ret = NULL;
-            int st = m->api.call(m->api.ctx, "POST", path, NULL, pod, &ret);
-            if (st == 201 || st == 200) {
-                ctrl_event(m->events, rs, COMPONENT, "Normal",
-                           "SuccessfulCreate", "Created pod: %s",
-                           ctrl_jstr(ret, "metadata.name"));
-            } else {
-                const char *msg = ctrl_jstr(ret, "message");
-                ctrl_event(m->events, rs, COMPONENT, "Warning", "FailedCreate",
-                           "Error creating: %s", msg ? msg : "unknown error");
-                /* this create and the ones not tried will never be seen */
-                ctrl_exp_observe(m, key, n - done - i, 0);
-                rv = st == 403 || st == 422 ? K1S_EINVALID : K1S_EIO;
-                json_decref(ret);
-                break;
-            }
-            json_decref(ret);
+        int failed = ctrl_parallel((int)batch, 16, create_one, &c);
+        done += batch;
+        if (failed > 0) {
+            ctrl_event(m->events, rs, COMPONENT, "Warning", "FailedCreate",
+                       "Error creating: %s", c.msg);
+            ctrl_exp_observe(m, key, failed + (n - done), 0);
+            rv = K1S_EIO;
+            break;
         }
-        if (rv == 0)
-            done += batch;
     }
-    json_decref(pod);
+    pthread_mutex_destroy(&c.mu);
+    json_decref((json_t *)c.pod);
     return rv;
+}
+
+struct delete_ctx {
+    struct ctrl_manager *m;
+    const char *key;
+    const json_t *rs;
+    json_t *pods;
+};
+
+static int delete_one(void *arg, int i)
+{
+    struct delete_ctx *c = arg;
+    json_t *p = json_array_get(c->pods, (size_t)i), *ret = NULL;
+    char path[600];
+    int st;
+
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s",
+             ctrl_jstr(p, "metadata.namespace"),
+             ctrl_jstr(p, "metadata.name"));
+    st = c->m->api.call(c->m->api.ctx, "DELETE", path, NULL, NULL, &ret);
+    json_decref(ret);
+    if (st == 200 || st == 202) {
+        ctrl_event(c->m->events, c->rs, COMPONENT, "Normal",
+                   "SuccessfulDelete", "Deleted pod: %s",
+                   ctrl_jstr(p, "metadata.name"));
+        return 0;
+    }
+    ctrl_exp_observe(c->m, c->key, 0, 1);
+    if (st == 404)
+        return 0;
+    ctrl_event(c->m->events, c->rs, COMPONENT, "Warning", "FailedDelete",
+               "Error deleting: pod %s: %d", ctrl_jstr(p, "metadata.name"),
+               st);
+    return -1;
 }
 
 static int delete_pods(struct ctrl_manager *m, const char *key,
                        const json_t *rs, json_t *pods, int64_t n)
 {
-    char path[600];
-    int rv = 0;
-
+    struct delete_ctx c = {m, key, rs, pods};
     ctrl_sort_pods_for_deletion(pods);
     ctrl_exp_expect(m, key, 0, n);
-    for (int64_t i = 0; i < n; i++) {
-        json_t *p = json_array_get(pods, (size_t)i), *ret = NULL;
-        int st;
-        snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s",
-                 ctrl_jstr(p, "metadata.namespace"),
-                 ctrl_jstr(p, "metadata.name"));
-        st = m->api.call(m->api.ctx, "DELETE", path, NULL, NULL, &ret);
-        json_decref(ret);
-        if (st == 200 || st == 202) {
-            ctrl_event(m->events, rs, COMPONENT, "Normal", "SuccessfulDelete",
-                       "Deleted pod: %s", ctrl_jstr(p, "metadata.name"));
-        } else {
-            ctrl_exp_observe(m, key, 0, 1);
-            if (st != 404) {
-                ctrl_event(m->events, rs, COMPONENT, "Warning",
-                           "FailedDelete", "Error deleting: pod %s: %d",
-                           ctrl_jstr(p, "metadata.name"), st);
-                rv = K1S_EIO;
-            }
-        }
-    }
-    return rv;
+    return ctrl_parallel((int)n, 16, delete_one, &c) ? K1S_EIO : 0;
 }
 
 static bool status_differs(const json_t *rs, const json_t *st)

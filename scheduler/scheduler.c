@@ -37,6 +37,7 @@
 
 #define SCHED_NAME "default-scheduler"
 #define UNSCHED_FLUSH_NS (300 * 1000000000LL)
+#define SCHED_BINDERS 8
 
 struct sched {
     struct ctrl_api api;
@@ -54,6 +55,21 @@ struct sched {
     unsigned salt;
     pthread_t worker;
     bool worker_started;
+    /* binding is asynchronous, as upstream's binding cycle: the scheduling
+     * thread assumes and moves on; binders POST the bindings */
+    pthread_mutex_t bmu;
+    pthread_cond_t bcond;
+    struct bind_job *bhead, *btail;
+    bool bstop;
+    pthread_t binders[SCHED_BINDERS];
+    int nbinders;
+};
+
+struct bind_job {
+    struct bind_job *next;
+    json_t *pod;
+    char key[512];
+    char node[256];
 };
 
 static bool is_ours_pending(const json_t *pod)
@@ -308,15 +324,15 @@ static void set_unschedulable(struct sched *s, const json_t *pod,
  * back-off. */
 static int schedule_one(struct sched *s, const char *key)
 {
-    json_t *pod = ctrl_informer_get(s->pods, key), *body, *ret = NULL;
+    json_t *pod = ctrl_informer_get(s->pods, key);
     struct sched_res req;
     struct sched_fail *fails = NULL;
     const struct sched_node **feasible = NULL;
     struct collect_ctx cc = {s, 0};
     size_t nall, nfeas = 0, nfail = 0, want;
-    char node_name[256] = "", path[600];
+    char node_name[256] = "";
     char *msg = NULL;
-    int rv = 0, st;
+    int rv = 0;
 
     if (pod == NULL || !is_ours_pending(pod))
         goto out;
@@ -376,37 +392,91 @@ static int schedule_one(struct sched *s, const char *key)
     }
     cache_add_pod(s, key, pod, node_name); /* assume */
     pthread_mutex_unlock(&s->mu);
-
-    body = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion",
-                     "v1", "kind", "Binding", "metadata", "name",
-                     ctrl_jstr(pod, "metadata.name"), "namespace",
-                     ctrl_jstr(pod, "metadata.namespace"), "target",
-                     "apiVersion", "v1", "kind", "Node", "name", node_name);
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/binding",
-             ctrl_jstr(pod, "metadata.namespace"),
-             ctrl_jstr(pod, "metadata.name"));
-    st = body ? s->api.call(s->api.ctx, "POST", path, NULL, body, &ret)
-              : K1S_ENOMEM;
-    json_decref(body);
-    if (st == 201 || st == 200) {
-        ctrl_event(s->events, pod, SCHED_NAME, "Normal", "Scheduled",
-                   "Successfully assigned %s to %s", key, node_name);
-        ctrl_wq_forget(s->queue, key);
-    } else {
-        pthread_mutex_lock(&s->mu);
-        cache_forget_pod(s, key, pod);
-        pthread_mutex_unlock(&s->mu);
-        log_debug("scheduler: bind %s to %s: %d", key, node_name, st);
-        if (st != 404 && st != 409)
-            rv = st < 0 ? st : K1S_EIO;
+    {
+        struct bind_job *j = calloc(1, sizeof *j);
+        if (j == NULL) {
+            pthread_mutex_lock(&s->mu);
+            cache_forget_pod(s, key, pod);
+            pthread_mutex_unlock(&s->mu);
+            rv = K1S_ENOMEM;
+            goto out;
+        }
+        j->pod = json_incref(pod);
+        snprintf(j->key, sizeof j->key, "%s", key);
+        snprintf(j->node, sizeof j->node, "%s", node_name);
+        pthread_mutex_lock(&s->bmu);
+        if (s->btail)
+            s->btail->next = j;
+        else
+            s->bhead = j;
+        s->btail = j;
+        pthread_cond_signal(&s->bcond);
+        pthread_mutex_unlock(&s->bmu);
     }
-    json_decref(ret);
 out:
     free(msg);
     free(feasible);
     free(fails);
     json_decref(pod);
     return rv;
+}
+
+static void bind_one(struct sched *s, struct bind_job *j)
+{
+    json_t *body, *ret = NULL;
+    const char *ns = ctrl_jstr(j->pod, "metadata.namespace");
+    const char *name = ctrl_jstr(j->pod, "metadata.name");
+    char path[600];
+    int st;
+
+    body = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s}}", "apiVersion",
+                     "v1", "kind", "Binding", "metadata", "name", name,
+                     "namespace", ns, "target", "apiVersion", "v1", "kind",
+                     "Node", "name", j->node);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/binding", ns,
+             name);
+    st = body ? s->api.call(s->api.ctx, "POST", path, NULL, body, &ret)
+              : K1S_ENOMEM;
+    json_decref(body);
+    json_decref(ret);
+    if (st == 201 || st == 200) {
+        ctrl_event(s->events, j->pod, SCHED_NAME, "Normal", "Scheduled",
+                   "Successfully assigned %s to %s", j->key, j->node);
+        ctrl_wq_forget(s->queue, j->key);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    cache_forget_pod(s, j->key, j->pod);
+    pthread_mutex_unlock(&s->mu);
+    log_debug("scheduler: bind %s to %s: %d", j->key, j->node, st);
+    if (st != 404 && st != 409)
+        ctrl_wq_add_rate_limited(s->queue, j->key);
+}
+
+static void *binder_main(void *arg)
+{
+    struct sched *s = arg;
+    pthread_setname_np(pthread_self(), "k1s-binder");
+    pthread_mutex_lock(&s->bmu);
+    for (;;) {
+        struct bind_job *j;
+        while (!s->bstop && s->bhead == NULL)
+            pthread_cond_wait(&s->bcond, &s->bmu);
+        j = s->bhead;
+        if (j == NULL)
+            break; /* stopping and drained */
+        s->bhead = j->next;
+        if (s->bhead == NULL)
+            s->btail = NULL;
+        pthread_mutex_unlock(&s->bmu);
+        if (!s->bstop)
+            bind_one(s, j);
+        json_decref(j->pod);
+        free(j);
+        pthread_mutex_lock(&s->bmu);
+    }
+    pthread_mutex_unlock(&s->bmu);
+    return NULL;
 }
 
 static void *worker_main(void *arg)
@@ -442,6 +512,14 @@ void sched_stop(struct sched *s)
         ctrl_wq_shutdown(s->queue);
     if (s->worker_started)
         pthread_join(s->worker, NULL);
+    pthread_mutex_lock(&s->bmu);
+    s->bstop = true;
+    pthread_cond_broadcast(&s->bcond);
+    pthread_mutex_unlock(&s->bmu);
+    for (int i = 0; i < s->nbinders; i++)
+        pthread_join(s->binders[i], NULL);
+    pthread_mutex_destroy(&s->bmu);
+    pthread_cond_destroy(&s->bcond);
     ctrl_informer_destroy(s->pods);
     ctrl_informer_destroy(s->nodes);
     ctrl_events_stop(s->events);
@@ -463,6 +541,8 @@ int sched_start(const struct ctrl_api *api, struct sched **ret)
         return K1S_ENOMEM;
     s->api = *api;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->bmu, NULL);
+    pthread_cond_init(&s->bcond, NULL);
     s->node_cache = ctrl_map_create();
     s->pod_node = ctrl_map_create();
     s->unsched = ctrl_map_create();
@@ -486,7 +566,13 @@ int sched_start(const struct ctrl_api *api, struct sched **ret)
         rv = ctrl_informer_start(s->pods);
     if (rv != 0)
         goto err;
-    if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
+    for (int i = 0; i < SCHED_BINDERS; i++) {
+        if (pthread_create(&s->binders[i], NULL, binder_main, s) != 0)
+            break;
+        s->nbinders++;
+    }
+    if (s->nbinders == 0 ||
+        pthread_create(&s->worker, NULL, worker_main, s) != 0) {
         rv = K1S_ENOMEM;
         goto err;
     }
