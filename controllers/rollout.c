@@ -67,15 +67,21 @@ void ctrl_resolve_fenceposts(const json_t *max_surge,
         *ret_unavailable = desired;
 }
 
+static void strip_nulls(json_t *v);
+
 void ctrl_template_hash(const json_t *tmpl, int64_t collision_count,
                         char *out, size_t len)
 {
     static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-    char *dump = json_dumps(tmpl, JSON_SORT_KEYS | JSON_COMPACT);
+    json_t *norm = json_deep_copy(tmpl);
+    char *dump;
+
+    strip_nulls(norm);
+    dump = json_dumps(norm, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(norm);
     uint32_t h = 2166136261u;
     char dec[16];
     size_t i;
-
     for (const char *p = dump ? dump : ""; *p; p++) {
         h ^= (unsigned char)*p;
         h *= 16777619u;
@@ -94,10 +100,34 @@ void ctrl_template_hash(const json_t *tmpl, int64_t collision_count,
     out[i] = '\0';
 }
 
+/* Go decodes into structs: a null field and an absent one are the same
+ * (kubectl sends "creationTimestamp": null inside templates). */
+static void strip_nulls(json_t *v)
+{
+    const char *k;
+    json_t *x;
+    void *tmp;
+    size_t i;
+
+    if (json_is_object(v)) {
+        json_object_foreach_safe(v, tmp, k, x) {
+            if (json_is_null(x))
+                json_object_del(v, k);
+            else
+                strip_nulls(x);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x)
+            strip_nulls(x);
+    }
+}
+
 static json_t *strip_hash(const json_t *t)
 {
     json_t *c = json_deep_copy(t);
-    json_t *labels = ctrl_jget(c, "metadata.labels");
+    json_t *labels;
+    strip_nulls(c);
+    labels = ctrl_jget(c, "metadata.labels");
     if (json_is_object(labels))
         json_object_del(labels, CTRL_HASH_LABEL);
     return c;

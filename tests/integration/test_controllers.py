@@ -243,13 +243,8 @@ def deployment_yaml(name="web", replicas=3, image="nginx:1", surge=None,
 
 
 def set_image(c, image, name="web"):
-    """Changes the template's image: kubectl get + kubectl replace (an
-    update with the read resourceVersion)."""
-    p = c.kubectl("get", "deployment", name, "-o", "json")
-    assert p.returncode == 0, p.stderr
-    d = json.loads(p.stdout)
-    d["spec"]["template"]["spec"]["containers"][0]["image"] = image
-    p = c.kubectl("replace", "-f", "-", input=json.dumps(d))
+    """kubectl set image (a strategic merge patch of the template)."""
+    p = c.kubectl("set", "image", "deployment/" + name, "c=" + image)
     assert p.returncode == 0, p.stderr
 
 

@@ -112,9 +112,18 @@ static void templates_equal_ignores_hash_label(void **state)
     json_t *b = J("{\"metadata\":{\"labels\":{\"app\":\"w\","
                   "\"pod-template-hash\":\"abc\"}},\"spec\":{}}");
     json_t *c = J("{\"metadata\":{\"labels\":{\"app\":\"x\"}},\"spec\":{}}");
+    json_t *d = J("{\"metadata\":{\"creationTimestamp\":null,\"labels\":"
+                  "{\"app\":\"w\"}},\"spec\":{}}");
+    char ha[16], hd[16];
     (void)state;
     assert_true(ctrl_templates_equal(a, b));
     assert_false(ctrl_templates_equal(a, c));
+    /* kubectl rollout undo sends creationTimestamp: null in the template */
+    assert_true(ctrl_templates_equal(a, d));
+    ctrl_template_hash(a, 0, ha, sizeof ha);
+    ctrl_template_hash(d, 0, hd, sizeof hd);
+    assert_string_equal(ha, hd);
+    json_decref(d);
     json_decref(a);
     json_decref(b);
     json_decref(c);
