@@ -50,7 +50,7 @@ struct dep_ctx {
     json_t *new_rs;  /* borrowed from rss (owned array) or NULL */
     json_t *olds;    /* array of old sets (private copies) */
     json_t *rss;     /* all owned sets (private copies) */
-    const char *ns, *name;
+    char ns[254], name[254]; /* copies: c->d is replaced by updates */
     int64_t desired, surge, unavail;
     bool rolling;
 };
@@ -244,8 +244,13 @@ static int load(struct dep_ctx *c, const char *key)
         return K1S_ENOTFOUND;
     c->d = json_deep_copy(d);
     json_decref(d);
-    c->ns = ctrl_jstr(c->d, "metadata.namespace");
-    c->name = ctrl_jstr(c->d, "metadata.name");
+    snprintf(c->ns, sizeof c->ns, "%s",
+             ctrl_jstr(c->d, "metadata.namespace")
+                 ? ctrl_jstr(c->d, "metadata.namespace")
+                 : "");
+    snprintf(c->name, sizeof c->name, "%s",
+             ctrl_jstr(c->d, "metadata.name") ? ctrl_jstr(c->d, "metadata.name")
+                                              : "");
     c->desired = ctrl_jint(c->d, "spec.replicas", 1);
     c->rolling = !(ctrl_jstr(c->d, "spec.strategy.type") &&
                    strcmp(ctrl_jstr(c->d, "spec.strategy.type"), "Recreate") ==
