@@ -355,7 +355,8 @@ static int schedule_one(struct sched *s, const char *key)
         s->order_cap = nall;
     }
     ctrl_map_each(s->node_cache, collect_node, &cc);
-    qsort(s->order, nall, sizeof *s->order, cmp_node_name);
+    if (nall > 0)
+        qsort(s->order, nall, sizeof *s->order, cmp_node_name);
     feasible = calloc(nall ? nall : 1, sizeof *feasible);
     fails = calloc(nall ? nall : 1, sizeof *fails);
     if (feasible == NULL || fails == NULL) {

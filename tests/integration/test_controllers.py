@@ -121,9 +121,16 @@ class Cluster:
         return self.srv.stop()
 
     def cleanup(self):
+        """Stops everything; a server that does not exit 0 on SIGTERM (a
+        crash, or a sanitizer report in an asan build) fails the test."""
         if self.kubelet:
             self.kubelet.stop()
+        rc = self.srv.stop()
+        log = self.srv.read_log()
         self.srv.cleanup()
+        if rc not in (0, None):
+            raise AssertionError("k1s exited %r on SIGTERM:\n%s" %
+                                 (rc, log[-4000:]))
 
 
 def is_ready(pod):
