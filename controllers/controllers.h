@@ -131,6 +131,16 @@ json_t *ctrl_informer_get(struct ctrl_informer *inf, const char *key);
 json_t *ctrl_informer_list(struct ctrl_informer *inf, const char *ns,
                            bool (*filter)(const json_t *obj, void *arg),
                            void *arg);
+/* One secondary index (client-go's Indexer), before start: fn returns the
+ * object's index value (written into buf, or a borrowed string) or NULL
+ * for none. Errors: K1S_EINVAL (started, or an index already set). */
+int ctrl_informer_set_index(struct ctrl_informer *inf,
+                            const char *(*fn)(const json_t *obj, char *buf,
+                                              size_t len));
+/* A new array of the (shared) objects whose index value is `value`,
+ * optionally of one namespace. */
+json_t *ctrl_informer_by_index(struct ctrl_informer *inf, const char *value,
+                               const char *ns);
 /* Number of lists done (1 after the first; grows on every relist). */
 unsigned ctrl_informer_lists(struct ctrl_informer *inf);
 

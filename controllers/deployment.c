@@ -260,8 +260,11 @@ static int load(struct dep_ctx *c, const char *key)
             ctrl_jget(c->d, "spec.strategy.rollingUpdate.maxSurge"),
             ctrl_jget(c->d, "spec.strategy.rollingUpdate.maxUnavailable"),
             c->desired, &c->surge, &c->unavail);
-    shared = ctrl_informer_list(c->m->rss, c->ns, owned_by,
-                                (void *)ctrl_jstr(c->d, "metadata.uid"));
+    shared = ctrl_informer_by_index(c->m->rss,
+                                    ctrl_jstr(c->d, "metadata.uid")
+                                        ? ctrl_jstr(c->d, "metadata.uid")
+                                        : "-",
+                                    c->ns);
     c->rss = json_array();
     c->olds = json_array();
     if (shared == NULL || c->rss == NULL || c->olds == NULL) {
@@ -269,8 +272,10 @@ static int load(struct dep_ctx *c, const char *key)
         return K1S_ENOMEM;
     }
     tmpl = ctrl_jget(c->d, "spec.template");
-    json_array_foreach(shared, i, r)
-        json_array_append_new(c->rss, json_deep_copy(r));
+    json_array_foreach(shared, i, r) {
+        if (owned_by(r, (void *)ctrl_jstr(c->d, "metadata.uid")))
+            json_array_append_new(c->rss, json_deep_copy(r));
+    }
     json_decref(shared);
     json_array_foreach(c->rss, i, r) {
         int64_t created = ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));

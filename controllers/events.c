@@ -8,6 +8,12 @@
  * written events holds at most 4096 entries (cleared when full); the
  * queue holds at most 4096 waiting events (newer ones are dropped, as
  * client-go drops when its channel is full).
+ *
+ * Spam filter (client-go's EventSourceObjectSpamFilter): per source and
+ * involved object a token bucket of 25 events refilled at one per 5
+ * minutes, so a ReplicaSet creating 1,000 pods records 25 SuccessfulCreate
+ * events, not 1,000 — as on a real cluster. Buckets: at most 4096, the
+ * table is reset when full.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,6 +28,13 @@
 
 #define EV_QUEUE_MAX 4096
 #define EV_CACHE_MAX 4096
+#define EV_BURST 25
+#define EV_REFILL_NS (300 * 1000000000LL)
+
+struct ev_bucket {
+    double tokens;
+    int64_t last; /* mono ns */
+};
 
 struct ctrl_events {
     struct ctrl_api api;
@@ -31,7 +44,39 @@ struct ctrl_events {
     bool stopping;
     pthread_t thread;
     struct ctrl_map *cache; /* dedup key -> json_t* written event */
+    struct ctrl_map *buckets; /* source|uid -> struct ev_bucket* (mu) */
 };
+
+/* Locked (ev->mu). True when the event may be recorded. */
+static bool spam_allow(struct ctrl_events *ev, const char *key)
+{
+    struct ev_bucket *b = ctrl_map_get(ev->buckets, key);
+    int64_t now = clock_mono_ns();
+
+    if (b == NULL) {
+        if (ctrl_map_len(ev->buckets) >= EV_CACHE_MAX) {
+            ctrl_map_destroy(ev->buckets, free);
+            ev->buckets = ctrl_map_create();
+            if (ev->buckets == NULL)
+                return true;
+        }
+        b = calloc(1, sizeof *b);
+        if (b == NULL || ctrl_map_put(ev->buckets, key, b, NULL) != 0) {
+            free(b);
+            return true;
+        }
+        b->tokens = EV_BURST;
+        b->last = now;
+    }
+    b->tokens += (double)(now - b->last) / (double)EV_REFILL_NS;
+    if (b->tokens > EV_BURST)
+        b->tokens = EV_BURST;
+    b->last = now;
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
 
 static void decref_cb(void *v)
 {
@@ -122,7 +167,8 @@ int ctrl_events_start(const struct ctrl_api *api, struct ctrl_events **ret)
     ev->api = *api;
     ev->queue = json_array();
     ev->cache = ctrl_map_create();
-    if (ev->queue == NULL || ev->cache == NULL)
+    ev->buckets = ctrl_map_create();
+    if (ev->queue == NULL || ev->cache == NULL || ev->buckets == NULL)
         goto err;
     pthread_mutex_init(&ev->mu, NULL);
     pthread_cond_init(&ev->cond, NULL);
@@ -136,6 +182,7 @@ int ctrl_events_start(const struct ctrl_api *api, struct ctrl_events **ret)
 err:
     json_decref(ev->queue);
     ctrl_map_destroy(ev->cache, NULL);
+    ctrl_map_destroy(ev->buckets, NULL);
     free(ev);
     return K1S_ENOMEM;
 }
@@ -151,6 +198,7 @@ void ctrl_events_stop(struct ctrl_events *ev)
     pthread_join(ev->thread, NULL);
     json_decref(ev->queue);
     ctrl_map_destroy(ev->cache, decref_cb);
+    ctrl_map_destroy(ev->buckets, free);
     pthread_mutex_destroy(&ev->mu);
     pthread_cond_destroy(&ev->cond);
     free(ev);
@@ -160,7 +208,7 @@ void ctrl_event(struct ctrl_events *ev, const json_t *obj,
                 const char *component, const char *type, const char *reason,
                 const char *fmt, ...)
 {
-    char msg[1024], now[32], name[300], key[1600];
+    char msg[1024], now[32], name[300], key[1600], skey[600];
     const char *ns, *oname, *uid;
     json_t *e;
     va_list ap;
@@ -196,8 +244,11 @@ void ctrl_event(struct ctrl_events *ev, const json_t *obj,
         return;
     snprintf(key, sizeof key, "%s|%s|%s|%s|%s|%s", uid ? uid : oname, type,
              reason, component, ns, msg);
+    snprintf(skey, sizeof skey, "%s|%s", component, uid ? uid : oname);
     pthread_mutex_lock(&ev->mu);
-    if (json_array_size(ev->queue) < EV_QUEUE_MAX) {
+    if (!spam_allow(ev, skey)) {
+        json_decref(e);
+    } else if (json_array_size(ev->queue) < EV_QUEUE_MAX) {
         json_array_append_new(ev->queue, json_pack("[so]", key, e));
         pthread_cond_signal(&ev->cond);
     } else {

@@ -50,6 +50,10 @@ struct ctrl_informer {
     bool watch_ended, watch_error;
     unsigned lists;
     char rv[64];
+    /* optional secondary index: value -> map of key -> object (borrowed
+     * from the store) */
+    const char *(*index_fn)(const json_t *obj, char *buf, size_t len);
+    struct ctrl_map *index;
     char kind[64];
     char api_version[64];
 };
@@ -90,6 +94,118 @@ int ctrl_informer_add_handler(struct ctrl_informer *inf, ctrl_informer_cb cb,
     inf->handlers[inf->nhandlers].arg = arg;
     inf->nhandlers++;
     return 0;
+}
+
+static void index_del(struct ctrl_informer *inf, const char *key,
+                      const json_t *obj)
+{
+    char buf[256];
+    const char *v;
+    struct ctrl_map *set;
+    if (inf->index == NULL || obj == NULL)
+        return;
+    v = inf->index_fn(obj, buf, sizeof buf);
+    set = v ? ctrl_map_get(inf->index, v) : NULL;
+    if (set == NULL)
+        return;
+    ctrl_map_del(set, key);
+    if (ctrl_map_len(set) == 0)
+        ctrl_map_destroy(ctrl_map_del(inf->index, v), NULL);
+}
+
+static void index_add(struct ctrl_informer *inf, const char *key,
+                      json_t *obj)
+{
+    char buf[256];
+    const char *v;
+    struct ctrl_map *set;
+    if (inf->index == NULL)
+        return;
+    v = inf->index_fn(obj, buf, sizeof buf);
+    if (v == NULL)
+        return;
+    set = ctrl_map_get(inf->index, v);
+    if (set == NULL) {
+        set = ctrl_map_create();
+        if (set == NULL || ctrl_map_put(inf->index, v, set, NULL) != 0) {
+            ctrl_map_destroy(set, NULL);
+            return;
+        }
+    }
+    ctrl_map_put(set, key, obj, NULL);
+}
+
+/* Locked. Store mutations keep the index in step. */
+static int store_put(struct ctrl_informer *inf, const char *key, json_t *obj,
+                     json_t **ret_old)
+{
+    json_t *old = ctrl_map_get(inf->store, key);
+    int rv;
+    index_del(inf, key, old);
+    rv = ctrl_map_put(inf->store, key, obj, (void **)ret_old);
+    if (rv == 0)
+        index_add(inf, key, obj);
+    else
+        index_add(inf, key, old);
+    return rv;
+}
+
+static json_t *store_del(struct ctrl_informer *inf, const char *key)
+{
+    json_t *old = ctrl_map_get(inf->store, key);
+    index_del(inf, key, old);
+    return ctrl_map_del(inf->store, key);
+}
+
+static void destroy_set(void *v)
+{
+    ctrl_map_destroy(v, NULL);
+}
+
+int ctrl_informer_set_index(struct ctrl_informer *inf,
+                            const char *(*fn)(const json_t *obj, char *buf,
+                                              size_t len))
+{
+    if (inf->started || inf->index)
+        return K1S_EINVAL;
+    inf->index = ctrl_map_create();
+    if (inf->index == NULL)
+        return K1S_ENOMEM;
+    inf->index_fn = fn;
+    return 0;
+}
+
+struct ilist_ctx {
+    json_t *out;
+    const char *ns;
+};
+
+static int ilist_one(const char *key, void *val, void *arg)
+{
+    struct ilist_ctx *c = arg;
+    (void)key;
+    if (c->ns) {
+        const char *ns = ctrl_jstr(val, "metadata.namespace");
+        if (ns == NULL || strcmp(ns, c->ns) != 0)
+            return 0;
+    }
+    json_array_append(c->out, val);
+    return 0;
+}
+
+json_t *ctrl_informer_by_index(struct ctrl_informer *inf, const char *value,
+                               const char *ns)
+{
+    struct ilist_ctx c = {json_array(), ns};
+    struct ctrl_map *set;
+    if (c.out == NULL)
+        return NULL;
+    pthread_mutex_lock(&inf->mu);
+    set = inf->index ? ctrl_map_get(inf->index, value) : NULL;
+    if (set)
+        ctrl_map_each(set, ilist_one, &c);
+    pthread_mutex_unlock(&inf->mu);
+    return c.out;
 }
 
 static void dispatch(struct ctrl_informer *inf, const json_t *old_obj,
@@ -151,7 +267,7 @@ static void watch_cb(const char *type, const json_t *object, void *arg)
     ctrl_obj_key(object, key, sizeof key);
     if (strcmp(type, "DELETED") == 0) {
         pthread_mutex_lock(&inf->mu);
-        old = ctrl_map_del(inf->store, key);
+        old = store_del(inf, key);
         if (rv)
             snprintf(inf->rv, sizeof inf->rv, "%s", rv);
         pthread_mutex_unlock(&inf->mu);
@@ -170,7 +286,7 @@ static void watch_cb(const char *type, const json_t *object, void *arg)
         return;
     set_kind(inf, copy);
     pthread_mutex_lock(&inf->mu);
-    if (ctrl_map_put(inf->store, key, copy, (void **)&old) != 0) {
+    if (store_put(inf, key, copy, &old) != 0) {
         pthread_mutex_unlock(&inf->mu);
         json_decref(copy);
         return;
@@ -283,7 +399,7 @@ static int do_list(struct ctrl_informer *inf)
         set_kind(inf, copy);
         ctrl_obj_key(copy, key, sizeof key);
         ctrl_map_put(rc.seen, key, (void *)1, NULL);
-        if (ctrl_map_put(inf->store, key, copy, (void **)&old) != 0) {
+        if (store_put(inf, key, copy, &old) != 0) {
             json_decref(copy);
             continue;
         }
@@ -293,7 +409,7 @@ static int do_list(struct ctrl_informer *inf)
     ctrl_map_each(inf->store, collect_gone, &rc);
     json_array_foreach(rc.gone, i, it) {
         char key[512];
-        json_decref(ctrl_map_del(inf->store, ctrl_obj_key(it, key, sizeof key)));
+        json_decref(store_del(inf, ctrl_obj_key(it, key, sizeof key)));
     }
     snprintf(inf->rv, sizeof inf->rv, "%s", rv);
     inf->synced = true;
@@ -436,6 +552,7 @@ void ctrl_informer_destroy(struct ctrl_informer *inf)
     if (inf == NULL)
         return;
     ctrl_informer_stop(inf);
+    ctrl_map_destroy(inf->index, destroy_set);
     ctrl_map_destroy(inf->store, decref_cb);
     pthread_mutex_destroy(&inf->mu);
     pthread_cond_destroy(&inf->cond);

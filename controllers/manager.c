@@ -40,6 +40,16 @@ static const struct ctrl_gc_resource gc_builtin[] = {
     {"v1", "Service", "services", true},
 };
 
+/* The pods' and replicasets' index: the controller's uid ("" for none). */
+static const char *controller_uid(const json_t *obj, char *buf, size_t len)
+{
+    const char *u = json_string_value(
+        json_object_get(ctrl_controller_ref(obj), "uid"));
+    (void)buf;
+    (void)len;
+    return u ? u : "";
+}
+
 static void *loop_main(void *arg)
 {
     struct ctrl_loop *l = arg;
@@ -277,6 +287,11 @@ int ctrl_manager_start(const struct ctrl_api *api,
     m->pods = m->gc_inf[0];
     m->rss = m->gc_inf[1];
     m->deps = m->gc_inf[2];
+    rv = ctrl_informer_set_index(m->pods, controller_uid);
+    if (rv == 0)
+        rv = ctrl_informer_set_index(m->rss, controller_uid);
+    if (rv != 0)
+        goto err;
     rv = ctrl_informer_create(api, "/api/v1/nodes", RESYNC_NS, &m->nodes);
     if (rv == 0)
         rv = ctrl_informer_create(

@@ -134,6 +134,31 @@ static bool owned_or_orphan(const json_t *pod, void *arg)
                                              ctrl_jget(pod, "metadata.labels"));
 }
 
+/* The active pods we control plus orphans we may adopt, through the
+ * pods informer's controller-uid index (no scan of every pod). */
+static json_t *select_pods(struct ctrl_manager *m, const char *ns,
+                           struct owned_ctx *oc)
+{
+    json_t *cand = ctrl_informer_by_index(m->pods, oc->uid, ns), *orph, *out;
+    size_t i;
+    json_t *p;
+
+    if (cand == NULL)
+        return NULL;
+    if (oc->adopt) {
+        orph = ctrl_informer_by_index(m->pods, "", ns);
+        json_array_extend(cand, orph);
+        json_decref(orph);
+    }
+    out = json_array();
+    json_array_foreach(cand, i, p) {
+        if (owned_or_orphan(p, oc))
+            json_array_append(out, p);
+    }
+    json_decref(cand);
+    return out;
+}
+
 static json_t *owner_ref(const json_t *rs)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "apiVersion", "apps/v1",
@@ -344,8 +369,7 @@ int ctrl_rs_reconcile(struct ctrl_manager *m, const char *key)
                json_object_size(oc.selector) > 0;
     if (oc.uid == NULL)
         goto out;
-    pods = ctrl_informer_list(m->pods, ctrl_jstr(rs, "metadata.namespace"),
-                              owned_or_orphan, &oc);
+    pods = select_pods(m, ctrl_jstr(rs, "metadata.namespace"), &oc);
     if (pods == NULL) {
         rv = K1S_ENOMEM;
         goto out;

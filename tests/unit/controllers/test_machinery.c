@@ -334,6 +334,59 @@ static void informer_lists_watches_and_relists_on_410(void **state)
     json_decref(f.items);
 }
 
+static const char *owner_idx(const json_t *o, char *buf, size_t len)
+{
+    const char *u = ctrl_jstr(o, "metadata.labels.owner");
+    (void)buf;
+    (void)len;
+    return u ? u : "";
+}
+
+static void informer_index_follows_changes(void **state)
+{
+    struct fake f;
+    struct ctrl_api api;
+    struct ctrl_informer *inf;
+    json_t *l;
+    (void)state;
+    fake_api(&f, &api);
+    json_array_append_new(f.items,
+                          json_loads("{\"metadata\":{\"name\":\"a\","
+                                     "\"namespace\":\"d\",\"labels\":{"
+                                     "\"owner\":\"x\"}}}",
+                                     0, NULL));
+    assert_int_equal(ctrl_informer_create(&api, "/api/v1/pods", 0, &inf), 0);
+    assert_int_equal(ctrl_informer_set_index(inf, owner_idx), 0);
+    assert_int_equal(ctrl_informer_start(inf), 0);
+    assert_int_equal(ctrl_informer_set_index(inf, owner_idx), K1S_EINVAL);
+    assert_true(ctrl_informer_wait_synced(inf, 5000000000LL));
+    assert_true(wait_for(&f, &f.watch_starts, 1));
+    send(&f, "ADDED", "{\"metadata\":{\"name\":\"b\",\"namespace\":"
+                      "\"e\",\"labels\":{\"owner\":\"x\"}}}");
+    l = ctrl_informer_by_index(inf, "x", NULL);
+    assert_int_equal(json_array_size(l), 2);
+    json_decref(l);
+    l = ctrl_informer_by_index(inf, "x", "e");
+    assert_int_equal(json_array_size(l), 1);
+    json_decref(l);
+    /* a changed owner moves it */
+    send(&f, "MODIFIED", "{\"metadata\":{\"name\":\"a\",\"namespace\":"
+                         "\"d\",\"labels\":{\"owner\":\"y\"}}}");
+    l = ctrl_informer_by_index(inf, "x", NULL);
+    assert_int_equal(json_array_size(l), 1);
+    json_decref(l);
+    l = ctrl_informer_by_index(inf, "y", NULL);
+    assert_int_equal(json_array_size(l), 1);
+    json_decref(l);
+    send(&f, "DELETED", "{\"metadata\":{\"name\":\"a\",\"namespace\":"
+                        "\"d\"}}");
+    l = ctrl_informer_by_index(inf, "y", NULL);
+    assert_int_equal(json_array_size(l), 0);
+    json_decref(l);
+    ctrl_informer_destroy(inf);
+    json_decref(f.items);
+}
+
 static void informer_resyncs(void **state)
 {
     struct fake f;
@@ -363,6 +416,7 @@ int main(void)
         cmocka_unit_test(wq_rate_limit_backs_off_and_forget_resets),
         cmocka_unit_test(wq_shutdown_wakes_workers),
         cmocka_unit_test(informer_lists_watches_and_relists_on_410),
+        cmocka_unit_test(informer_index_follows_changes),
         cmocka_unit_test(informer_resyncs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
