@@ -506,6 +506,10 @@ static void *informer_main(void *arg)
                                         : clock_mono_ns() + 1000000000LL);
         }
         need_list = inf->watch_error || !inf->watch_ended;
+        if (inf->watch_error && !inf->stopping)
+            log_info("informer %s: watch ended with an error (410?): "
+                     "relisting",
+                     inf->path);
         pthread_mutex_unlock(&inf->mu);
         inf->api.watch_stop(w);
         pthread_mutex_lock(&inf->mu);

@@ -59,6 +59,25 @@ static bool match_rs_selector(const json_t *rs, void *arg)
                                  ctrl_jget(arg, "metadata.labels"));
 }
 
+static bool same_at(const json_t *a, const json_t *b, const char *path)
+{
+    json_t *x = ctrl_jget(a, path), *y = ctrl_jget(b, path);
+    return (x == NULL && y == NULL) || (x && y && json_equal(x, y));
+}
+
+/* Does a pod update change anything the ReplicaSet counts or decides on? */
+static bool matters_to_owner(const json_t *old_obj, const json_t *new_obj)
+{
+    static const char *const paths[] = {
+        "metadata.labels", "metadata.ownerReferences",
+        "metadata.deletionTimestamp", "status.phase",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (!same_at(old_obj, new_obj, paths[i]))
+            return true;
+    return ctrl_pod_is_ready(old_obj) != ctrl_pod_is_ready(new_obj);
+}
+
 static void pod_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
 {
     struct ctrl_manager *m = arg;
@@ -83,6 +102,9 @@ static void pod_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
             enqueue_owner(m, old_obj);
     }
     if (ref) {
+        if (old_obj && new_obj && old_obj != new_obj &&
+            !matters_to_owner(old_obj, new_obj))
+            return; /* e.g. the binding: nothing the set counts changed */
         enqueue_owner(m, o);
     } else if (new_obj && ctrl_pod_is_active(new_obj)) {
         /* an orphan: every ReplicaSet that selects it may adopt it */

@@ -49,8 +49,9 @@ struct sched {
     struct ctrl_map *node_cache;  /* name -> struct sched_node* */
     struct ctrl_map *pod_node;    /* pod key -> char* node name */
     struct ctrl_map *unsched;     /* pod key -> (void*)1 */
-    const struct sched_node **order; /* scratch for a cycle */
+    const struct sched_node **order; /* nodes sorted by name */
     size_t order_cap;
+    bool order_valid;                /* false when the node set changed */
     unsigned next_start;
     unsigned salt;
     pthread_t worker;
@@ -232,6 +233,7 @@ static void node_event_cb(void *arg, const json_t *old_obj,
     if (new_obj == NULL) {
         pthread_mutex_lock(&s->mu);
         node_free(ctrl_map_del(s->node_cache, name));
+        s->order_valid = false;
         pthread_mutex_unlock(&s->mu);
         return;
     }
@@ -263,6 +265,7 @@ static void node_event_cb(void *arg, const json_t *old_obj,
     json_decref(bound);
     ctrl_map_put(s->node_cache, name, n, (void **)&prev);
     node_free(prev);
+    s->order_valid = false;
     if (old_obj == NULL || node_changed_for_scheduling(old_obj, new_obj))
         move_all_to_active(s);
     pthread_mutex_unlock(&s->mu);
@@ -354,9 +357,12 @@ static int schedule_one(struct sched *s, const char *key)
         s->order = o;
         s->order_cap = nall;
     }
-    ctrl_map_each(s->node_cache, collect_node, &cc);
-    if (nall > 0)
-        qsort(s->order, nall, sizeof *s->order, cmp_node_name);
+    if (!s->order_valid) {
+        ctrl_map_each(s->node_cache, collect_node, &cc);
+        if (nall > 0)
+            qsort(s->order, nall, sizeof *s->order, cmp_node_name);
+        s->order_valid = true;
+    }
     feasible = calloc(nall ? nall : 1, sizeof *feasible);
     fails = calloc(nall ? nall : 1, sizeof *fails);
     if (feasible == NULL || fails == NULL) {
