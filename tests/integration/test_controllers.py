@@ -410,6 +410,29 @@ class Rollouts(Base):
         self.assertEqual({p["spec"]["containers"][0]["image"]
                           for p in self.live_pods()}, {"nginx:2"})
 
+    def test_progress_deadline_exceeded(self):
+        self.apply(deployment_yaml(replicas=2))
+        self.rollout_status()
+        self.c.kubelet.ready.clear()  # the new pods never become ready
+        p = self.c.kubectl("patch", "deployment", "web", "-p",
+                           '{"spec":{"progressDeadlineSeconds":2}}')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        set_image(self.c, "nginx:broken")
+        p = self.c.kubectl("rollout", "status", "deployment/web",
+                           "--timeout=60s", timeout=90)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('deployment "web" exceeded its progress deadline',
+                      p.stderr)
+        cond = [c for c in self.dep()["status"]["conditions"]
+                if c["type"] == "Progressing"][0]
+        self.assertEqual((cond["status"], cond["reason"]),
+                         ("False", "ProgressDeadlineExceeded"))
+        self.assertRegex(cond["message"],
+                         r'^ReplicaSet "web-[a-z0-9]+" has timed out '
+                         r'progressing\.$')
+        # old pods were kept: maxUnavailable 25% of 2 rounds down to 0
+        self.assertEqual(sum(1 for p in self.live_pods() if is_ready(p)), 2)
+
     def test_rollout_restart_makes_new_pods(self):
         self.apply(deployment_yaml(replicas=2))
         self.rollout_status()

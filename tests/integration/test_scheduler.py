@@ -74,6 +74,16 @@ class Scheduling(unittest.TestCase):
         self.assertEqual(len(ev), 1)
         self.assertEqual(ev[0].get("count", 1), 1)
         self.assertIsNone(self.node_of("big"))
+        # a change that matters (a label) retries it: the same failure is
+        # the same Event with count 2, as client-go's correlator does
+        n = self.c.get("/api/v1/nodes/small1")
+        n["metadata"]["labels"]["touched"] = "yes"
+        self.assertEqual(self.c.api("PUT", "/api/v1/nodes/small1", n)[0],
+                         200)
+        ev = self.c.wait("count 2", lambda: [
+            e for e in self.events_for("big", "FailedScheduling")
+            if e.get("count") == 2])
+        self.assertEqual(len(self.events_for("big", "FailedScheduling")), 1)
         # a fitting node appears: scheduled there
         self.c.add_node("large", cpu="8")
         self.c.wait("bound to large", lambda: self.node_of("big") == "large")
