@@ -140,6 +140,86 @@ static void fake_api(struct fake *f, struct ctrl_api *api)
     api->ctx = f;
 }
 
+/* --- events: a fake API that counts writes ------------------------------ */
+
+struct evfake {
+    pthread_mutex_t mu;
+    int posts, puts;
+    json_t *last_put;
+};
+
+static int ev_call(void *ctx, const char *method, const char *path,
+                   const char *ct, const json_t *body, json_t **ret)
+{
+    struct evfake *f = ctx;
+    (void)path;
+    (void)ct;
+    pthread_mutex_lock(&f->mu);
+    if (strcmp(method, "POST") == 0) {
+        f->posts++;
+    } else if (strcmp(method, "PUT") == 0) {
+        f->puts++;
+        json_decref(f->last_put);
+        f->last_put = json_deep_copy(body);
+    }
+    pthread_mutex_unlock(&f->mu);
+    *ret = json_deep_copy(body); /* the API answers with the object */
+    return strcmp(method, "POST") == 0 ? 201 : 200;
+}
+
+static int ev_get(struct evfake *f, int *field)
+{
+    int v;
+    pthread_mutex_lock(&f->mu);
+    v = *field;
+    pthread_mutex_unlock(&f->mu);
+    return v;
+}
+
+static bool ev_wait(struct evfake *f, int *field, int want)
+{
+    int64_t deadline = clock_mono_ns() + 5000000000LL;
+    struct timespec ts = {0, 1000000};
+    while (clock_mono_ns() < deadline) {
+        if (ev_get(f, field) >= want)
+            return true;
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void events_dedupe_and_spam_filter(void **state)
+{
+    struct evfake f;
+    struct ctrl_api api = {ev_call, NULL, NULL, &f};
+    struct ctrl_events *ev;
+    json_t *pod = json_loads("{\"kind\":\"Pod\",\"apiVersion\":\"v1\","
+                             "\"metadata\":{\"name\":\"p\",\"namespace\":"
+                             "\"d\",\"uid\":\"u1\"}}",
+                             0, NULL);
+    (void)state;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.mu, NULL);
+    assert_int_equal(ctrl_events_start(&api, &ev), 0);
+    /* the same event twice: one Event, then count 2 */
+    ctrl_event(ev, pod, "test", "Warning", "Failed", "same %d", 1);
+    assert_true(ev_wait(&f, &f.posts, 1));
+    ctrl_event(ev, pod, "test", "Warning", "Failed", "same %d", 1);
+    assert_true(ev_wait(&f, &f.puts, 1));
+    pthread_mutex_lock(&f.mu);
+    assert_int_equal(json_integer_value(json_object_get(f.last_put, "count")),
+                     2);
+    pthread_mutex_unlock(&f.mu);
+    /* 40 different events about one object: 25 in all get through */
+    for (int i = 0; i < 40; i++)
+        ctrl_event(ev, pod, "test", "Normal", "Created", "pod %d", i);
+    assert_true(ev_wait(&f, &f.posts, 24)); /* 1 + 23 posts, 1 put */
+    ctrl_events_stop(ev); /* drains nothing more: the rest were dropped */
+    assert_int_equal(f.posts + f.puts, 25);
+    json_decref(f.last_put);
+    json_decref(pod);
+}
+
 /* --- map ---------------------------------------------------------------- */
 
 static void map_grows_and_deletes(void **state)
@@ -411,6 +491,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_grows_and_deletes),
+        cmocka_unit_test(events_dedupe_and_spam_filter),
         cmocka_unit_test(wq_dedupes_and_never_hands_out_twice),
         cmocka_unit_test(wq_add_after_waits),
         cmocka_unit_test(wq_rate_limit_backs_off_and_forget_resets),
