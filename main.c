@@ -23,10 +23,12 @@
 #include <unistd.h>
 
 #include "apiserver/apiserver.h"
+#include "controllers/controllers.h"
 #include "kubectl-lite/kctl.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/version.h"
+#include "scheduler/scheduler.h"
 #include "store/store.h"
 
 struct server_opts {
@@ -35,6 +37,9 @@ struct server_opts {
     int port;
     char node_name[HOST_NAME_MAX + 1];
     bool disable_agent;
+    long node_grace_s;        /* --node-monitor-grace-period */
+    long toleration_s;        /* --default-unreachable-toleration-seconds */
+    bool disable_controllers; /* tests: owners deleted while "down" */
     bool insecure_bind;
     int max_watches;
     const char *kubeconfig;
@@ -79,6 +84,16 @@ static void usage_server(FILE *f)
             "  --node-name NAME        this node's name (default: the "
             "hostname)\n"
             "  --disable-agent         do not run the embedded node agent\n"
+            "  --node-monitor-grace-period S\n"
+            "                          seconds without a Lease renewal "
+            "before a node is\n"
+            "                          NotReady/unreachable (default 40)\n"
+            "  --default-unreachable-toleration-seconds S\n"
+            "                          how long pods tolerate an "
+            "unreachable or not-ready\n"
+            "                          node before eviction (default 300)\n"
+            "  --disable-controllers   run no controllers (the scheduler "
+            "still runs)\n"
             "  --write-kubeconfig PATH where to write the kubeconfig "
             "(default DATA_DIR/kubeconfig.yaml)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
@@ -161,6 +176,9 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
         OPT_LOG_LEVEL,
         OPT_INSECURE,
         OPT_MAX_WATCHES,
+        OPT_NODE_GRACE,
+        OPT_TOLERATION,
+        OPT_NO_CTRL,
     };
     static const struct option longopts[] = {
         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
@@ -172,6 +190,13 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"insecure-bind", no_argument, NULL, OPT_INSECURE},
         {"max-watches", required_argument, NULL, OPT_MAX_WATCHES},
+        {"node-monitor-grace-period", required_argument, NULL,
+         OPT_NODE_GRACE},
+        {"default-unreachable-toleration-seconds", required_argument, NULL,
+         OPT_TOLERATION},
+        {"disable-controllers", no_argument, NULL, OPT_NO_CTRL},
+        {"default-not-ready-toleration-seconds", required_argument, NULL,
+         OPT_TOLERATION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -184,6 +209,8 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
     o->data_dir = "/var/lib/k1s";
     o->bind_address = "127.0.0.1";
     o->port = 6443;
+    o->node_grace_s = 40;
+    o->toleration_s = 300;
     if (gethostname(o->node_name, sizeof o->node_name - 1) != 0)
         strcpy(o->node_name, "k1s-node");
     optind = 1;
@@ -238,6 +265,31 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
             }
             o->max_watches = (int)port;
             break;
+        case OPT_NO_CTRL:
+            o->disable_controllers = true;
+            break;
+        case OPT_NODE_GRACE:
+        case OPT_TOLERATION: {
+            long v;
+            errno = 0;
+            v = strtol(optarg, &end, 10);
+            if (*end == 's')
+                end++; /* "40s" as kube-controller-manager writes it */
+            if (errno || *end || end == optarg || v < 1 || v > 86400) {
+                fprintf(stderr,
+                        "k1s server: --%s wants 1-86400 seconds, got %s\n",
+                        c == OPT_NODE_GRACE
+                            ? "node-monitor-grace-period"
+                            : "default-unreachable-toleration-seconds",
+                        optarg);
+                return 2;
+            }
+            if (c == OPT_NODE_GRACE)
+                o->node_grace_s = v;
+            else
+                o->toleration_s = v;
+            break;
+        }
         case 'h':
             usage_server(stdout);
             return 1;
@@ -263,6 +315,10 @@ static int server_main(int argc, char **argv)
     struct server_opts o;
     struct api_server *api = NULL;
     struct api_config acfg;
+    struct ctrl_api capi;
+    struct ctrl_config ccfg;
+    struct sched *sched = NULL;
+    struct ctrl_manager *ctrl = NULL;
     struct store_config scfg;
     struct store *store = NULL;
     char err[512] = "";
@@ -320,6 +376,20 @@ static int server_main(int argc, char **argv)
                   err_str(rv));
         goto err_after_api;
     }
+    /* The scheduler and the controllers are in-process API clients. */
+    ctrl_api_for_server(api, &capi);
+    memset(&ccfg, 0, sizeof ccfg);
+    ccfg.node_grace_ns = (int64_t)o.node_grace_s * 1000000000LL;
+    ccfg.default_toleration_ns = (int64_t)o.toleration_s * 1000000000LL;
+    rv = sched_start(&capi, &sched);
+    if (rv == 0 && !o.disable_controllers)
+        rv = ctrl_manager_start(&capi, &ccfg, &ctrl);
+    if (rv != 0) {
+        log_error("k1s: cannot start the scheduler and controllers: %s",
+                  err_str(rv));
+        sched_stop(sched);
+        goto err_after_api;
+    }
     api_server_set_ready(api, true);
     log_info("k1s: ready: serving on http://%s:%d (node %s, data %s, "
              "kubeconfig %s)",
@@ -329,6 +399,8 @@ static int server_main(int argc, char **argv)
     while (sigwait(&sigs, &sig) != 0)
         ;
     log_info("k1s: %s received, shutting down", strsignal(sig));
+    ctrl_manager_stop(ctrl);
+    sched_stop(sched);
     api_server_stop(api);
     api_server_destroy(api);
     store_close(store);
