@@ -125,6 +125,18 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(B)/libk1stest.a $(B)/libk1s.a
 $(B)/tests/sim/%: $(B)/tests/sim/%.o $(B)/libk1stest.a $(B)/libk1s.a
 	$(CC) $(FL_LDFLAGS) -pthread -o $@ $^ $(LDLIBS_ALL)
 
+# The simulation's teeth: the Raft core compiled again with
+# -DRAFT_INJECT_BUGS (so the production core carries no bug code), linked
+# only into tests/sim/sim_bugs.
+RAFT_BUG_OBJS := $(patsubst %.c,$(B)/raftbugs/%.o,$(wildcard store/raft/*.c))
+$(B)/raftbugs/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -DRAFT_INJECT_BUGS -c $< -o $@
+
+$(B)/tests/sim/sim_bugs: $(B)/tests/sim/sim_bugs.o $(RAFT_BUG_OBJS) \
+                         $(B)/libk1stest.a $(B)/libk1s.a
+	$(CC) $(FL_LDFLAGS) -pthread -o $@ $^ $(LDLIBS_ALL)
+
 $(B)/tests/bench/%: $(B)/tests/bench/%.o $(B)/libk1stest.a $(B)/libk1s.a
 	$(CC) $(FL_LDFLAGS) -pthread -o $@ $^ $(LDLIBS_ALL)
 

@@ -27,6 +27,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/version.h"
+#include "store/store.h"
 
 struct server_opts {
     const char *data_dir;
@@ -230,8 +231,7 @@ static int parse_server_opts(int argc, char **argv, struct server_opts *o)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "k1s server: unexpected argument '%s'\n",
-                argv[optind]);
+        fprintf(stderr, "k1s server: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
     if (o->kubeconfig == NULL) {
@@ -247,6 +247,8 @@ static int server_main(int argc, char **argv)
     struct server_opts o;
     struct api_server *api = NULL;
     struct api_config acfg;
+    struct store_config scfg;
+    struct store *store = NULL;
     char err[512] = "";
     sigset_t sigs;
     int rv, sig = 0;
@@ -270,14 +272,25 @@ static int server_main(int argc, char **argv)
         goto err;
     }
 
+    /* The store first: a corrupt database is a start-up error that names
+     * the file, before anything listens. */
+    memset(&scfg, 0, sizeof scfg);
+    scfg.dir = o.data_dir;
+    rv = store_open(&scfg, &store, err, sizeof err);
+    if (rv != 0) {
+        log_error("k1s: %s", err);
+        goto err;
+    }
+
     memset(&acfg, 0, sizeof acfg);
     acfg.bind_address = o.bind_address;
     acfg.port = o.port;
     acfg.insecure_bind = o.insecure_bind;
+    acfg.store = store;
     rv = api_server_create(&acfg, &api, err, sizeof err);
     if (rv != 0) {
         log_error("k1s: %s", err);
-        goto err;
+        goto err_after_store;
     }
     rv = api_server_start(api, err, sizeof err);
     if (rv != 0) {
@@ -301,11 +314,14 @@ static int server_main(int argc, char **argv)
     log_info("k1s: %s received, shutting down", strsignal(sig));
     api_server_stop(api);
     api_server_destroy(api);
+    store_close(store);
     log_info("k1s: stopped");
     return 0;
 
 err_after_api:
     api_server_destroy(api);
+err_after_store:
+    store_close(store);
 err:
     return 1;
 }
@@ -344,8 +360,7 @@ int main(int argc, char **argv)
         usage_main(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "version") == 0 ||
-        strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("k1s version %s (Kubernetes %s)\n", K1S_VERSION,
                K1S_KUBE_VERSION);
         return 0;

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct store;
 struct api_server;
 
@@ -44,5 +46,39 @@ void api_server_stop(struct api_server *srv);
 
 /* NULL ok. Stops first if still running. */
 void api_server_destroy(struct api_server *srv);
+
+/* --- in-process client (scheduler, controllers) ----------------------- */
+
+/* The same routing, admission, validation and defaulting as an HTTP
+ * request. Any thread. Returns the HTTP status (200, 201, 404, 409,
+ * 422...) or a negative K1S_E* if the call could not be made at all
+ * (shutdown...). *ret_body (may be NULL) gets a new reference: the object,
+ * list or Status. */
+int api_call(struct api_server *srv, const char *method,
+             const char *path /* may include ?query */,
+             const char *content_type /* NULL = application/json */,
+             const json_t *body /* borrowed, may be NULL */,
+             json_t **ret_body);
+
+struct api_watch;
+/* type: "ADDED","MODIFIED","DELETED","BOOKMARK","ERROR"; object borrowed
+ * for the call. Runs on a thread owned by the watch; must not block long.
+ * When the watch ends (ERROR such as 410 Expired, server stopping,
+ * api_watch_stop) cb is called exactly once more with type == NULL,
+ * object == NULL — except after api_watch_stop returns, when it is never
+ * called again. */
+typedef void (*api_watch_cb)(const char *type, const json_t *object,
+                             void *arg);
+
+/* Starts a watch on a list path with ?query (resourceVersion,
+ * labelSelector, fieldSelector, allowWatchBookmarks). If it fails, cb is
+ * never called; errors: K1S_ENOTFOUND (no such resource), K1S_EBADREQ (bad
+ * selector), K1S_EGONE (resourceVersion compacted), K1S_ESHUTDOWN. */
+int api_watch_start(struct api_server *srv, const char *path,
+                    api_watch_cb cb, void *arg, struct api_watch **ret);
+
+/* Stops the watch and joins its thread; cb is never called after this
+ * returns. Must not be called from cb itself. NULL ok. */
+void api_watch_stop(struct api_watch *w);
 
 #endif

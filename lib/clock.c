@@ -89,8 +89,7 @@ int clock_parse_rfc3339(const char *s, int64_t *ret_ns)
         p++;
     } else if (*p == '+' || *p == '-') {
         int sign = *p++ == '-' ? -1 : 1;
-        if (clock_digits(&p, 2, &oh) || *p++ != ':' ||
-            clock_digits(&p, 2, &om))
+        if (clock_digits(&p, 2, &oh) || *p++ != ':' || clock_digits(&p, 2, &om))
             return K1S_EINVAL;
         oh *= sign;
         om *= sign;

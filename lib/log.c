@@ -28,8 +28,7 @@ int log_parse_level(const char *s, enum log_level *ret_level)
 {
     static const char *const words[] = {"error", "warn", "info", "debug"};
     for (int i = 0; i < 4; i++) {
-        if (strcasecmp(s, words[i]) == 0 ||
-            (s[0] == '0' + i && s[1] == '\0')) {
+        if (strcasecmp(s, words[i]) == 0 || (s[0] == '0' + i && s[1] == '\0')) {
             *ret_level = (enum log_level)i;
             return 0;
         }

@@ -33,19 +33,19 @@ enum store_log_entry_type {
 struct store_log_entry {
     uint64_t index;
     uint64_t term;
-    uint8_t type;       /* enum store_log_entry_type */
-    const void *data;   /* borrowed on append; heap on read (free) */
+    uint8_t type;     /* enum store_log_entry_type */
+    const void *data; /* borrowed on append; heap on read (free) */
     size_t len;
 };
 
 struct store_log_hardstate {
     uint64_t term;
-    uint64_t vote;   /* 0 = none */
+    uint64_t vote; /* 0 = none */
     uint64_t commit;
 };
 
 struct store_log_snapshot_meta {
-    uint64_t index;  /* last index the snapshot covers; 0 = no snapshot */
+    uint64_t index; /* last index the snapshot covers; 0 = no snapshot */
     uint64_t term;
     const void *conf; /* encoded membership; borrowed on save, heap on load */
     size_t conf_len;
@@ -53,8 +53,8 @@ struct store_log_snapshot_meta {
 
 /* Opens or creates the log database at `path`, checking and repairing the
  * tail. Errors: K1S_ECORRUPT (not a log database), K1S_EIO. */
-int store_log_open(const char *path, struct store_log **ret_log,
-                   char *errbuf, size_t errlen);
+int store_log_open(const char *path, struct store_log **ret_log, char *errbuf,
+                   size_t errlen);
 void store_log_close(struct store_log *log);
 
 /* First and last index present (first = snapshot index + 1; last =
@@ -65,9 +65,8 @@ uint64_t store_log_last_index(struct store_log *log);
 /* Appends entries (indexes must follow on from the last one, or overwrite a
  * suffix: entries at >= ents[0].index are replaced) and, if hs != NULL,
  * saves the hard state, in one transaction with one fsync. */
-int store_log_append(struct store_log *log,
-                     const struct store_log_entry *ents, size_t n,
-                     const struct store_log_hardstate *hs);
+int store_log_append(struct store_log *log, const struct store_log_entry *ents,
+                     size_t n, const struct store_log_hardstate *hs);
 
 int store_log_save_hardstate(struct store_log *log,
                              const struct store_log_hardstate *hs);
@@ -85,8 +84,7 @@ void store_log_entries_free(struct store_log_entry *ents, size_t n);
 
 /* Term of the entry at `index` (the snapshot's term for its index).
  * K1S_EGONE if compacted, K1S_ENOTFOUND if beyond the last index. */
-int store_log_term(struct store_log *log, uint64_t index,
-                   uint64_t *ret_term);
+int store_log_term(struct store_log *log, uint64_t index, uint64_t *ret_term);
 
 /* Deletes entries with index >= from (a conflicting suffix). */
 int store_log_truncate_suffix(struct store_log *log, uint64_t from);

@@ -65,8 +65,8 @@ struct store_config {
 #define STORE_MAX_VALUE (8u * 1024 * 1024)
 
 struct store_kv {
-    char *key;       /* heap, NUL-terminated */
-    char *value;     /* heap, value_len bytes + a NUL for convenience */
+    char *key;   /* heap, NUL-terminated */
+    char *value; /* heap, value_len bytes + a NUL for convenience */
     size_t value_len;
     int64_t create_rev;
     int64_t mod_rev;
@@ -75,8 +75,8 @@ struct store_kv {
 struct store_list {
     struct store_kv *items; /* heap array of `n` */
     size_t n;
-    int64_t rev;   /* the snapshot revision the list was read at */
-    bool more;     /* more keys follow the last item in this snapshot */
+    int64_t rev; /* the snapshot revision the list was read at */
+    bool more;   /* more keys follow the last item in this snapshot */
 };
 
 enum store_event_type {

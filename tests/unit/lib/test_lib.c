@@ -79,16 +79,15 @@ static void clock_formats_and_parses_rfc3339(void **state)
     int64_t ns;
     (void)state;
 
-    assert_string_equal(clock_rfc3339(1764042505LL * 1000000000, out,
-                                      sizeof out),
-                        "2025-11-25T03:48:25Z");
+    assert_string_equal(
+        clock_rfc3339(1764042505LL * 1000000000, out, sizeof out),
+        "2025-11-25T03:48:25Z");
     assert_int_equal(clock_parse_rfc3339("2025-11-25T03:48:25Z", &ns), 0);
     assert_int_equal(ns, 1764042505LL * 1000000000);
     assert_int_equal(clock_parse_rfc3339("2025-11-25T04:48:25.5+01:00", &ns),
                      0);
     assert_int_equal(ns, 1764042505LL * 1000000000 + 500000000);
-    clock_rfc3339_micro(1764042505LL * 1000000000 + 123456789, out,
-                        sizeof out);
+    clock_rfc3339_micro(1764042505LL * 1000000000 + 123456789, out, sizeof out);
     assert_string_equal(out, "2025-11-25T03:48:25.123456Z");
 }
 
@@ -123,8 +122,7 @@ static void err_unknown_code_is_internal(void **state)
     (void)state;
     assert_int_equal(err_http_status(-9999), 500);
     assert_string_equal(err_reason(-9999), "InternalError");
-    assert_int_equal(log_parse_level("loud", &(enum log_level){0}),
-                     K1S_EINVAL);
+    assert_int_equal(log_parse_level("loud", &(enum log_level){0}), K1S_EINVAL);
 }
 
 int main(void)
