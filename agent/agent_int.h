@@ -23,6 +23,7 @@
 #define K1S_AGENT_INT_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -300,5 +301,53 @@ json_t *agent_pod_load(const char *pod_dir);
 
 /* Kubernetes's QoS class of a pod spec: Guaranteed, Burstable, BestEffort. */
 const char *agent_qos_class(const json_t *spec);
+
+/* ------------------------------------------------------------ node.c */
+
+struct agent_http;
+
+struct agent_node_desc {
+    const char *name;
+    const char *ip;             /* InternalIP */
+    int port;                   /* the agent's log server */
+    const char *data_dir;       /* for ephemeral-storage; NULL: fixed */
+    const char *kube_version;   /* kubeletVersion: the server's gitVersion */
+    bool simulated;             /* fixed capacity, k1s.io/simulated label */
+    char since[32];             /* conditions' lastTransitionTime */
+};
+
+/* The Node to create (new reference). */
+json_t *agent_node_object(const struct agent_node_desc *d);
+/* Its status (new reference): capacity, allocatable, conditions,
+ * addresses, daemonEndpoints, all ten nodeInfo fields. */
+json_t *agent_node_status(const struct agent_node_desc *d);
+/* POST the Node (409 is fine), then its status. 0 or K1S_E*. */
+int agent_node_register(struct agent_http *h, const struct agent_node_desc *d,
+                        char *err, size_t errlen);
+/* Merge-patches the Node's status; K1S_ENOTFOUND when the Node is gone. */
+int agent_node_post_status(struct agent_http *h,
+                           const struct agent_node_desc *d, char *err,
+                           size_t errlen);
+/* Renews (or creates) the node's Lease in kube-node-lease. */
+int agent_lease_renew(struct agent_http *h, const char *node);
+/* The server's gitVersion ("v1.32.4-k1s"). */
+int agent_server_version(struct agent_http *h, char *out, size_t len);
+
+/* ------------------------------------------------------------ logsrv.c */
+
+struct agent_logsrv;
+/* Serves /containerLogs and /healthz on ip:port (0: any free port) from
+ * pods_dir on its own threads. *ret_port: the port it got. */
+int agent_logsrv_start(const char *ip, int port, const char *pods_dir,
+                       struct agent_logsrv **ret, int *ret_port);
+void agent_logsrv_stop(struct agent_logsrv *s);
+
+/* ------------------------------------------------------------ sim.c */
+
+struct agent_config;
+/* `k1s agent --simulate N`: N nodes named <node-name or "sim">-<i>; runs
+ * until one of `sigs` arrives (they are blocked). Exit code. */
+int agent_sim_main(const struct agent_config *cfg, int n,
+                   const sigset_t *sigs);
 
 #endif
