@@ -217,6 +217,12 @@ unsigned char *agent_base64_decode(const char *s, size_t *ret_len);
 
 struct agent_pod_env;
 
+/* The pod's IP: without network namespaces every pod shares the node's
+ * network, so each pod gets its own loopback address 127.A.B.C derived
+ * from its uid (all of 127/8 reaches `lo` on Linux): replicas can listen
+ * on the same port at their own address, as in a real cluster. */
+void agent_pod_ip(const char *uid, char *out, size_t len);
+
 /* Frees a NULL-terminated heap string vector. NULL ok. */
 void agent_strv_free(char **v);
 /* Kubernetes's $(VAR) expansion against envp ("$$" is a literal "$";

@@ -39,6 +39,15 @@ void agent_strv_free(char **v)
     free(v);
 }
 
+void agent_pod_ip(const char *uid, char *out, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = uid ? uid : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    snprintf(out, len, "127.%u.%u.%u", 1 + (h >> 16 & 0xff) % 254,
+             1 + (h >> 8 & 0xff) % 254, 1 + (h & 0xff) % 254);
+}
+
 /* ------------------------------------------------------------ quantity */
 
 int agent_quantity_milli(const char *s, int64_t *ret)
@@ -263,8 +272,12 @@ static const char *field_value(const json_t *pod, const char *path,
         return json_string_value(json_object_get(
             json_object_get(pod, "spec"), "serviceAccountName"));
     if (strcmp(path, "status.podIP") == 0 ||
-        strcmp(path, "status.hostIP") == 0 ||
-        strcmp(path, "status.podIPs") == 0 ||
+        strcmp(path, "status.podIPs") == 0) {
+        agent_pod_ip(json_string_value(json_object_get(md, "uid")), tmp,
+                     len);
+        return tmp;
+    }
+    if (strcmp(path, "status.hostIP") == 0 ||
         strcmp(path, "status.hostIPs") == 0)
         return host_ip;
     if (strncmp(path, "metadata.labels['", 17) == 0 ||

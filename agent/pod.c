@@ -99,7 +99,7 @@ struct cond {
 struct agent_pod {
     const struct agent_pod_env *env;
     json_t *obj;
-    char uid[128], ns[256], name[256], key[520];
+    char uid[128], ns[256], name[256], key[520], ip[32];
     char dir[PATH_MAX];
     struct ctr *c;
     size_t n, n_init;
@@ -399,6 +399,7 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
     snprintf(p->ns, sizeof p->ns, "%s", ns);
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->key, sizeof p->key, "%s/%s", ns, name);
+    agent_pod_ip(uid, p->ip, sizeof p->ip);
     snprintf(p->cg_rel, sizeof p->cg_rel, "pod-%s", uid);
     if (snprintf(p->dir, sizeof p->dir, "%s/%s_%s_%s", env->pods_dir, ns,
                  name, uid) >= (int)sizeof p->dir) {
@@ -739,7 +740,7 @@ static int probe_tick(struct agent_pod *p, struct ctr *c,
         if (now_ms < ps->next_ms)
             return 0;
         ps->next_ms = now_ms + period;
-        if (agent_probe_start(&ps->run, s, c->spec, envp, p->env->host_ip,
+        if (agent_probe_start(&ps->run, s, c->spec, envp, p->ip,
                               now_ms, timeout) != 0) {
             ps->run.kind = 0;
             r = AGENT_PROBE_FAILURE;
@@ -1069,6 +1070,7 @@ json_t *agent_pod_status(const struct agent_pod *p_const)
     char ip[64];
 
     snprintf(ip, sizeof ip, "%s", p->env->host_ip);
+    /* hostIP is the node's; podIP the pod's own loopback address */
     for (size_t i = p->n_init; i < p->n; i++)
         if (!p->c[i].ready)
             all_ready = false;
@@ -1100,8 +1102,8 @@ json_t *agent_pod_status(const struct agent_pod *p_const)
     json_object_set_new(st, "conditions", conds);
     json_object_set_new(st, "hostIP", json_string(ip));
     json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", ip));
-    json_object_set_new(st, "podIP", json_string(ip));
-    json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", ip));
+    json_object_set_new(st, "podIP", json_string(p->ip));
+    json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", p->ip));
     json_object_set_new(st, "startTime", time_json(p->start_ns));
     json_object_set_new(st, "qosClass",
                         json_string(agent_qos_class(

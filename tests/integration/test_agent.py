@@ -276,14 +276,20 @@ class AgentTest(unittest.TestCase):
             "terminationGracePeriodSeconds": 2,
             "containers": [{
                 "name": "http", "image": "python:3.11-slim",
+                "env": [{"name": "POD_IP", "valueFrom": {
+                    "fieldRef": {"fieldPath": "status.podIP"}}}],
                 "command": ["python3", "-m", "http.server", "--bind",
-                            "127.0.0.1", str(port)],
+                            "$(POD_IP)", str(port)],
                 "readinessProbe": {"httpGet": {"path": "/", "port": port},
                                    "periodSeconds": 1}}]}}
         self.apply(pod)
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/web",
                          "--timeout=40s", check=True)
-        with urllib.request.urlopen("http://127.0.0.1:%d/" % port,
+        # Each pod has its own loopback address (podIP); the server is
+        # there, not on the node's address.
+        ip = self.pod("web")["status"]["podIP"]
+        self.assertTrue(ip.startswith("127.") and ip != "127.0.0.1", ip)
+        with urllib.request.urlopen("http://%s:%d/" % (ip, port),
                                     timeout=10) as r:
             self.assertEqual(r.status, 200)
 

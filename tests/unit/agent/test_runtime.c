@@ -621,8 +621,10 @@ static void readiness_http_probe_against_a_real_server(void **state)
 
     snprintf(spec, sizeof spec,
              "{\"terminationGracePeriodSeconds\":2,\"containers\":[{\"name\":"
-             "\"web\",\"image\":\"python\",\"command\":[\"python3\",\"-m\","
-             "\"http.server\",\"--bind\",\"127.0.0.1\",\"%d\"],"
+             "\"web\",\"image\":\"python\",\"env\":[{\"name\":\"POD_IP\","
+             "\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"status.podIP\"}}}],"
+             "\"command\":[\"python3\",\"-m\","
+             "\"http.server\",\"--bind\",\"$(POD_IP)\",\"%d\"],"
              "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":%d},"
              "\"periodSeconds\":2}}]}",
              port, port);
