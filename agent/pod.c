@@ -87,6 +87,7 @@ struct ctr {
     bool running;
     char cg_rel[200];
     char container_id[160];
+    char **envp;            /* the current run's environment (probes) */
     struct probe_state live, readyp, startup;
 };
 
@@ -586,6 +587,9 @@ static void start_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
     }
     c->state = CS_RUNNING;
     c->running = true;
+    agent_strv_free(c->envp);
+    c->envp = envp; /* exec probes run with it */
+    envp = NULL;
     c->reason[0] = c->message[0] = '\0';
     c->started_ns = wall_ns();
     c->started_mono = now_ms;
@@ -770,17 +774,19 @@ static int probe_tick(struct agent_pod *p, struct ctr *c,
 
 static void probe_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
 {
-    char **envp = NULL, err[256];
+    char **envp = c->envp, err[256];
 
     if (!c->running || c->kill_at_ms)
         return;
     if (c->startup.spec == NULL && c->live.spec == NULL &&
         c->readyp.spec == NULL)
         return;
-    /* Exec probes see the container's environment. */
-    if (agent_env_build(p->env, p->obj, c->spec, p->dir, &envp, err,
-                        sizeof err) != 0)
-        envp = NULL;
+    /* Exec probes see the container's environment (an adopted run's is
+     * built once, here). */
+    if (envp == NULL &&
+        agent_env_build(p->env, p->obj, c->spec, p->dir, &c->envp, err,
+                        sizeof err) == 0)
+        envp = c->envp;
     if (!c->started) {
         int v = probe_tick(p, c, &c->startup, envp, now_ms);
         if (v > 0) {
@@ -796,7 +802,6 @@ static void probe_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
             kill_ctr(p, c, SIGTERM);
             c->kill_at_ms = now_ms + grace_ms(p);
         }
-        agent_strv_free(envp);
         return;
     }
     if (c->live.spec) {
@@ -815,7 +820,6 @@ static void probe_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
             p->changed = true;
         }
     }
-    agent_strv_free(envp);
 }
 
 void agent_pod_terminate(struct agent_pod *p, int64_t grace, int64_t now_ms)
@@ -1125,6 +1129,7 @@ void agent_pod_destroy(struct agent_pod *p, bool purge)
         agent_probe_cancel(&c->live.run);
         agent_probe_cancel(&c->readyp.run);
         agent_probe_cancel(&c->startup.run);
+        agent_strv_free(c->envp);
         json_decref(c->spec);
     }
     if (purge) {
