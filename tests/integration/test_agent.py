@@ -37,6 +37,16 @@ def memory_cgroup_reason():
     return "no memory cgroup controller on this machine"
 
 
+def controllers_reason():
+    """None when this k1s build runs the scheduler and controllers (the
+    Deployment test needs both), else why not."""
+    out = subprocess.run([k1s.K1S_BIN, "server", "--help"],
+                         capture_output=True, text=True).stdout
+    if "--disable-controllers" in out:
+        return None
+    return "this build has no scheduler/controllers yet (k1s server --help)"
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -328,6 +338,28 @@ class AgentTest(unittest.TestCase):
     else:
         print("test_agent: NOT running the OOM test: %s" %
               memory_cgroup_reason(), file=sys.stderr)
+
+    if controllers_reason() is None:
+        def test_web_deployment_becomes_ready_and_answers(self):
+            path = os.path.join(os.path.dirname(__file__), "..", "..",
+                                "manifests", "examples", "web.yaml")
+            self.srv.kubectl("apply", "-f", path, check=True)
+            self.srv.kubectl("rollout", "status", "deployment/web",
+                             "--timeout=90s", check=True, timeout=120)
+            pods = json.loads(self.srv.kubectl(
+                "get", "pods", "-l", "app=web", "-o", "json",
+                check=True).stdout)["items"]
+            self.assertEqual(len(pods), 3)
+            ips = {p["status"]["podIP"] for p in pods}
+            self.assertEqual(len(ips), 3)
+            for ip in ips:
+                with urllib.request.urlopen("http://%s:8080/" % ip,
+                                            timeout=10) as r:
+                    self.assertEqual(r.status, 200)
+            self.srv.kubectl("delete", "-f", path, "--timeout=60s")
+    else:
+        print("test_agent: NOT running the Deployment test: %s" %
+              controllers_reason(), file=sys.stderr)
 
     def test_agent_restart_adopts_running_pods(self):
         m = self.marker()
