@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -355,37 +356,68 @@ static void split_key(const char *key, char *ns, size_t nl, char *name,
     snprintf(name, nml, "%s", s ? s + 1 : key);
 }
 
-static void push_status(struct agent *a, struct entry *e, int64_t now)
+/* Writes every changed pod status, AGENT_HTTP_PARALLEL at a time, so the
+ * server commits them together rather than one fsync after the other. */
+static void push_statuses(struct agent *a, int64_t now)
 {
-    json_t *st = agent_pod_status(e->pod), *body;
-    char ns[256], name[256], path[1024];
-    int rv;
+    struct agent_http_req *reqs;
+    json_t **sts;
+    size_t *idx, n = 0;
 
-    if (e->last_sent && json_equal(st, e->last_sent)) {
-        json_decref(st);
-        e->dirty = false;
-        return;
+    reqs = calloc(a->n_pods + 1, sizeof *reqs);
+    sts = calloc(a->n_pods + 1, sizeof *sts);
+    idx = calloc(a->n_pods + 1, sizeof *idx);
+    if (reqs == NULL || sts == NULL || idx == NULL)
+        goto out;
+    for (size_t i = 0; i < a->n_pods; i++) {
+        struct entry *e = &a->pods[i];
+        char ns[256], name[256];
+        json_t *st;
+
+        if (!e->dirty || e->gone || now < e->retry_at ||
+            agent_pod_terminated(e->pod))
+            continue;
+        st = agent_pod_status(e->pod);
+        if (e->last_sent && json_equal(st, e->last_sent)) {
+            json_decref(st);
+            e->dirty = false;
+            continue;
+        }
+        split_key(agent_pod_key(e->pod), ns, sizeof ns, name, sizeof name);
+        reqs[n].method = "PATCH";
+        snprintf(reqs[n].path, sizeof reqs[n].path,
+                 "/api/v1/namespaces/%s/pods/%s/status", ns, name);
+        reqs[n].ctype = "application/merge-patch+json";
+        reqs[n].body = json_pack("{s:{s:s},s:O}", "metadata", "uid",
+                                 agent_pod_uid(e->pod), "status", st);
+        sts[n] = st;
+        idx[n] = i;
+        n++;
     }
-    split_key(agent_pod_key(e->pod), ns, sizeof ns, name, sizeof name);
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/status", ns,
-             name);
-    body = json_pack("{s:{s:s},s:O}", "metadata", "uid",
-                     agent_pod_uid(e->pod), "status", st);
-    rv = agent_http_call(&a->sync_http, "PATCH", path,
-                         "application/merge-patch+json", body, 5000, NULL);
-    json_decref(body);
-    if (rv == 200) {
-        json_decref(e->last_sent);
-        e->last_sent = st;
-        e->dirty = false;
-        return;
+    if (n > 0)
+        agent_http_multi(&a->sync_http, reqs, n, 5000);
+    for (size_t k = 0; k < n; k++) {
+        struct entry *e = &a->pods[idx[k]];
+        json_decref(reqs[k].body);
+        if (reqs[k].status == 200) {
+            log_debug("agent: status of %s written (%s)",
+                      agent_pod_key(e->pod),
+                      json_string_value(json_object_get(sts[k], "phase")));
+            json_decref(e->last_sent);
+            e->last_sent = sts[k];
+            e->dirty = false;
+            continue;
+        }
+        json_decref(sts[k]);
+        if (reqs[k].status == 404)
+            e->dirty = false; /* gone: the watch says so soon */
+        else
+            e->retry_at = now + 1000;
     }
-    json_decref(st);
-    if (rv == 404) {
-        e->dirty = false;
-        return;
-    }
-    e->retry_at = now + 1000;
+out:
+    free(reqs);
+    free(sts);
+    free(idx);
 }
 
 static void confirm_deletion(struct agent *a, struct entry *e)
@@ -481,8 +513,6 @@ static void *sync_main(void *arg)
                 i++;
                 continue;
             }
-            if (e->dirty && !e->gone && now >= e->retry_at)
-                push_status(a, e, now);
             w = agent_pod_next_wake(e->pod, now);
             if (w < wake)
                 wake = w;
@@ -490,6 +520,7 @@ static void *sync_main(void *arg)
                 wake = e->retry_at;
             i++;
         }
+        push_statuses(a, now);
         {
             struct pollfd pf = {.fd = a->wake[0], .events = POLLIN};
             int64_t t = wake - mono_ms();
@@ -766,6 +797,9 @@ int agent_main(int argc, char **argv)
     int c, simulate = 0, sig = 0;
     sigset_t sigs;
 
+    /* A few threads, little memory: glibc's per-thread arenas would
+     * otherwise keep megabytes each. */
+    mallopt(M_ARENA_MAX, 2);
     memset(&cfg, 0, sizeof cfg);
     cfg.data_dir = "/var/lib/k1s-agent";
     optind = 1;

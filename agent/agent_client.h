@@ -11,8 +11,14 @@
 
 #include <jansson.h>
 
+#include <stddef.h>
+
+#define AGENT_HTTP_PARALLEL 8
+
 struct agent_http {
     void *curl;
+    void *multi;                /* for agent_http_multi, made on first use */
+    void *pool[AGENT_HTTP_PARALLEL];
     char base[512];
     char auth[1100];
     const volatile int *stop;   /* non-zero aborts a transfer (may be NULL) */
@@ -36,5 +42,19 @@ typedef bool (*agent_watch_line_cb)(const json_t *event, void *arg);
  * (0), or it fails (K1S_E*). */
 int agent_http_watch(struct agent_http *h, const char *path,
                      agent_watch_line_cb cb, void *arg);
+
+/* One of the requests agent_http_multi sends side by side. */
+struct agent_http_req {
+    const char *method;
+    char path[1024];
+    const char *ctype;
+    json_t *body;               /* borrowed */
+    int status;                 /* out: HTTP status or K1S_E* */
+};
+/* Sends n requests, AGENT_HTTP_PARALLEL at a time, on kept-alive
+ * connections (so the server can commit their writes together); answers'
+ * bodies are dropped. Returns 0; each request's outcome is in ->status. */
+int agent_http_multi(struct agent_http *h, struct agent_http_req *reqs,
+                     size_t n, long timeout_ms);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -51,6 +52,14 @@ void agent_http_close(struct agent_http *h)
     if (h->curl)
         curl_easy_cleanup(h->curl);
     h->curl = NULL;
+    for (int i = 0; i < AGENT_HTTP_PARALLEL; i++) {
+        if (h->pool[i])
+            curl_easy_cleanup(h->pool[i]);
+        h->pool[i] = NULL;
+    }
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    h->multi = NULL;
 }
 
 static size_t body_cb(char *p, size_t sz, size_t n, void *arg)
@@ -235,4 +244,99 @@ int agent_http_watch(struct agent_http *h, const char *path,
         return curl_err(c);
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     return status == 200 ? 0 : K1S_EIO;
+}
+
+/* ------------------------------------------------------------ in parallel */
+
+static size_t discard_cb(char *p, size_t sz, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return sz * n;
+}
+
+int agent_http_multi(struct agent_http *h, struct agent_http_req *reqs,
+                     size_t n, long timeout_ms)
+{
+    CURLM *m;
+    CURL *easy[AGENT_HTTP_PARALLEL];
+    struct curl_slist *hdrs[AGENT_HTTP_PARALLEL];
+    char *data[AGENT_HTTP_PARALLEL];
+    char url[2048];
+
+    if (h->multi == NULL) {
+        h->multi = curl_multi_init();
+        if (h->multi == NULL)
+            return K1S_ENOMEM;
+        for (int i = 0; i < AGENT_HTTP_PARALLEL; i++)
+            h->pool[i] = curl_easy_init();
+    }
+    m = h->multi;
+    for (size_t off = 0; off < n; off += AGENT_HTTP_PARALLEL) {
+        size_t k = n - off < AGENT_HTTP_PARALLEL ? n - off
+                                                 : AGENT_HTTP_PARALLEL;
+        int running = 0;
+        int64_t end;
+        struct timespec ts;
+        CURLMsg *msg;
+        int left;
+
+        for (size_t i = 0; i < k; i++) {
+            struct agent_http_req *r = &reqs[off + i];
+            easy[i] = h->pool[i];
+            r->status = K1S_EUNAVAIL;
+            data[i] = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
+            hdrs[i] = headers(h, r->body ? (r->ctype ? r->ctype
+                                                     : "application/json")
+                                         : NULL);
+            snprintf(url, sizeof url, "%s%s", h->base, r->path);
+            curl_easy_reset(easy[i]);
+            curl_easy_setopt(easy[i], CURLOPT_URL, url);
+            curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, r->method);
+            curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hdrs[i]);
+            curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
+            curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+            curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, timeout_ms);
+            curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard_cb);
+            curl_easy_setopt(easy[i], CURLOPT_PRIVATE, r);
+            if (data[i]) {
+                curl_easy_setopt(easy[i], CURLOPT_POSTFIELDS, data[i]);
+                curl_easy_setopt(easy[i], CURLOPT_POSTFIELDSIZE,
+                                 (long)strlen(data[i]));
+            }
+            curl_multi_add_handle(m, easy[i]);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+        do {
+            curl_multi_perform(m, &running);
+            if (running == 0)
+                break;
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+        } while (!(h->stop && *h->stop) &&
+                 (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < end);
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            struct agent_http_req *r = NULL;
+            long status = 0;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+            if (r == NULL)
+                continue;
+            if (msg->data.result == CURLE_OK) {
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
+                                  &status);
+                r->status = (int)status;
+            } else {
+                r->status = curl_err(msg->data.result);
+            }
+        }
+        for (size_t i = 0; i < k; i++) {
+            curl_multi_remove_handle(m, easy[i]);
+            curl_slist_free_all(hdrs[i]);
+            free(data[i]);
+        }
+    }
+    return 0;
 }
