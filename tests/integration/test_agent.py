@@ -403,5 +403,102 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(self.cstatus("steady")["restartCount"], 0)
 
 
+class AgentFailover(unittest.TestCase):
+    """Two agents on one machine; one dies; its node goes NotReady and the
+    Deployment's pods come back on the other node. Needs the node
+    lifecycle controller (controllers helper's work)."""
+
+    def setUp(self):
+        if controllers_reason() is not None:
+            self.srv = None
+            return
+        self.srv = k1s.Server("--node-monitor-grace-period", "12",
+                              "--default-unreachable-toleration-seconds",
+                              "2").start()
+        self.dirs = [tempfile.mkdtemp(prefix="k1s-agent-fo-")
+                     for _ in range(2)]
+        self.agents = [Agent(self.srv, n, d).start()
+                       for n, d in zip(("node-a", "node-b"), self.dirs)]
+
+    def tearDown(self):
+        if self.srv is None:
+            return
+        self.srv.kubectl("delete", "deployment", "--all", "--timeout=30s")
+        self.srv.kubectl("delete", "pods", "--all", "--grace-period=1",
+                         "--timeout=30s")
+        for a in self.agents:
+            if a.proc is not None:
+                a.stop()
+        # The dead agent's pods: their processes, by the PIDs recorded in
+        # its run directories (nobody else will stop them).
+        for d in self.dirs:
+            for root, _dirs, files in os.walk(d):
+                if "pid" in files and "exit" not in files:
+                    try:
+                        with open(os.path.join(root, "pid")) as f:
+                            os.kill(int(f.read().split()[0]),
+                                    signal.SIGKILL)
+                    except (OSError, ValueError):
+                        pass
+            subprocess.run(["rm", "-rf", d], check=False)
+        self.srv.cleanup()
+
+    def ready_nodes(self):
+        p = self.srv.kubectl("get", "nodes", "-o", "json")
+        out = set()
+        for n in json.loads(p.stdout)["items"] if p.returncode == 0 else []:
+            for c in n["status"].get("conditions", []):
+                if c["type"] == "Ready" and c["status"] == "True":
+                    out.add(n["metadata"]["name"])
+        return out
+
+    def running_on(self, node):
+        p = self.srv.kubectl("get", "pods", "-l", "app=fo", "-o", "json")
+        n = 0
+        for pod in json.loads(p.stdout)["items"] if p.returncode == 0 else []:
+            st = pod.get("status", {})
+            if (pod["spec"].get("nodeName") == node and
+                    not pod["metadata"].get("deletionTimestamp") and
+                    st.get("phase") == "Running"):
+                n += 1
+        return n
+
+    if controllers_reason() is None:
+        def test_killed_agent_node_goes_notready_and_pods_move(self):
+            wait_for(lambda: self.ready_nodes() == {"node-a", "node-b"}, 30,
+                     "both nodes Ready")
+            dep = {"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "fo"},
+                   "spec": {"replicas": 4,
+                            "selector": {"matchLabels": {"app": "fo"}},
+                            "template": {
+                                "metadata": {"labels": {"app": "fo"}},
+                                "spec": {
+                                    "terminationGracePeriodSeconds": 1,
+                                    "containers": [{
+                                        "name": "c", "image": "busybox",
+                                        "command": ["sleep", "3600"]}]}}}}
+            self.srv.kubectl("apply", "-f", "-", input=json.dumps(dep),
+                             check=True)
+            wait_for(lambda: self.running_on("node-a") +
+                     self.running_on("node-b") == 4, 60, "4 pods Running")
+            victim = "node-a" if self.running_on("node-a") else "node-b"
+            other = "node-b" if victim == "node-a" else "node-a"
+            idx = 0 if victim == "node-a" else 1
+            self.agents[idx].stop(signal.SIGKILL)
+            wait_for(lambda: victim not in self.ready_nodes(), 60,
+                     "%s to go NotReady" % victim)
+            try:
+                wait_for(lambda: self.running_on(other) == 4, 90,
+                         "all 4 pods Running on %s" % other)
+            except AssertionError:
+                print(self.srv.kubectl("get", "pods,nodes", "-o",
+                                       "wide").stdout, file=sys.stderr)
+                raise
+    else:
+        print("test_agent: NOT running the two-agent failover test: %s" %
+              controllers_reason(), file=sys.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
