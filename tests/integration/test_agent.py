@@ -213,7 +213,8 @@ class AgentTest(unittest.TestCase):
             "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/hello",
                          "--timeout=30s", check=True)
-        self.assertEqual(count_procs(m), 1)
+        # Running means forked; the exec follows at once.
+        wait_for(lambda: count_procs(m) == 1, 10, "the container process")
         cs = self.cstatus("hello")
         self.assertEqual(cs["restartCount"], 0)
         self.assertIn("running", cs["state"])
@@ -366,6 +367,7 @@ class AgentTest(unittest.TestCase):
         self.apply(self.simple_pod("survivor", "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/survivor",
                          "--timeout=30s", check=True)
+        wait_for(lambda: count_procs(m) == 1, 10, "the container process")
         before = self.cstatus("survivor")
         self.agent.stop()
         self.assertEqual(count_procs(m), 1, "the pod died with the agent")
@@ -388,6 +390,7 @@ class AgentTest(unittest.TestCase):
         self.apply(self.simple_pod("steady", "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/steady",
                          "--timeout=30s", check=True)
+        wait_for(lambda: count_procs(m) == 1, 10, "the container process")
         port = self.srv.port
         self.srv.stop()
         time.sleep(2)  # the agent runs without its server for a while
@@ -399,7 +402,7 @@ class AgentTest(unittest.TestCase):
         self.apply(self.simple_pod("later", "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/later",
                          "--timeout=40s", check=True)
-        self.assertEqual(count_procs(m), 2)
+        wait_for(lambda: count_procs(m) == 2, 10, "both pods' processes")
         self.assertEqual(self.cstatus("steady")["restartCount"], 0)
 
 
