@@ -12,6 +12,7 @@
  * not grow with the number of pods. Reports are written by a worker thread
  * so that the watch stream is never stalled by them; its queue is capped.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -186,6 +187,12 @@ static void *worker_main(void *arg)
         int rv;
 
         pthread_mutex_lock(&s->lock);
+        if (s->head == NULL && !s->stop) {
+            /* A burst is over: give its queue's memory back. */
+            pthread_mutex_unlock(&s->lock);
+            malloc_trim(0);
+            pthread_mutex_lock(&s->lock);
+        }
         while (s->head == NULL && !s->stop)
             pthread_cond_wait(&s->cond, &s->lock);
         j = s->head;

@@ -918,6 +918,47 @@ static void quantities_and_qos(void **state)
     json_decref(spec);
 }
 
+static void log_read_honours_since_tail_and_limit(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_MAX];
+    struct agent_log_opts o = {.tail_lines = -1};
+    struct buf out;
+    int64_t since;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/manual.log", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("2020-01-01T00:00:00.000000001Z stdout F old-1\n"
+          "2020-01-01T00:00:01.5Z stderr F old-2\n"
+          "2030-01-01T00:00:00.000000000Z stdout P new-\n"
+          "2030-01-01T00:00:00.100000000Z stdout F line\n"
+          "2030-01-01T00:00:01Z stdout F last\n",
+          fp);
+    fclose(fp);
+    assert_int_equal(clock_parse_rfc3339("2025-01-01T00:00:00Z", &since), 0);
+    buf_init(&out);
+    o.since_ns = since;
+    assert_int_equal(agent_log_read(path, &o, &out, NULL), 0);
+    /* a partial record (P) continues on the next line */
+    assert_string_equal(out.data, "new-line\nlast\n");
+    buf_reset(&out);
+    o.since_ns = 0;
+    o.tail_lines = 1;
+    o.timestamps = true;
+    assert_int_equal(agent_log_read(path, &o, &out, NULL), 0);
+    assert_string_equal(out.data, "2030-01-01T00:00:01Z last\n");
+    buf_reset(&out);
+    o.tail_lines = -1;
+    o.timestamps = false;
+    o.limit_bytes = 7;
+    assert_int_equal(agent_log_read(path, &o, &out, NULL), 0);
+    assert_int_equal(out.len, 7);
+    assert_memory_equal(out.data, "old-1\nol", 7);
+    buf_close(&out);
+}
+
 static void env_expansion_rules(void **state)
 {
     char *env[] = {W("A=x"), W("B=y"), NULL};
@@ -990,6 +1031,8 @@ int main(void)
             memory_limit_kills_and_reports_oomkilled, setup, teardown),
         cmocka_unit_test(quantities_and_qos),
         cmocka_unit_test(env_expansion_rules),
+        cmocka_unit_test_setup_teardown(
+            log_read_honours_since_tail_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_pods_are_refused_not_crashed_on,
                                         setup, teardown),
     };
