@@ -294,8 +294,9 @@ void agent_pod_terminate(struct agent_pod *p, int64_t grace_ms,
 bool agent_pod_sync(struct agent_pod *p, int64_t now_ms);
 /* True once termination was asked and every process is gone. */
 bool agent_pod_terminated(const struct agent_pod *p);
-/* The pod status object (new reference). */
-json_t *agent_pod_status(const struct agent_pod *p);
+/* The pod status object (new reference). Remembers when each condition
+ * last changed, hence not const. */
+json_t *agent_pod_status(struct agent_pod *p);
 /* The earliest time sync should run again (<= now + 1 s). */
 int64_t agent_pod_next_wake(const struct agent_pod *p, int64_t now_ms);
 const char *agent_pod_uid(const struct agent_pod *p);

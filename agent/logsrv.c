@@ -328,7 +328,7 @@ static void serve_logs(struct conn *c, const char *path, const char *query)
             snprintf(msg, sizeof msg,
                      "container \"%s\" in pod \"%s\" is waiting to start\n",
                      ctr, pod);
-        answer(c->fd, prev ? 400 : 400, "Bad Request", msg);
+        answer(c->fd, 400, "Bad Request", msg);
         return;
     }
     snprintf(log, sizeof log, "%s/%d.log", cdir, run);

@@ -1061,10 +1061,8 @@ static const char *pod_phase(const struct agent_pod *p, bool *ret_inited)
     return "Pending";
 }
 
-json_t *agent_pod_status(const struct agent_pod *p_const)
+json_t *agent_pod_status(struct agent_pod *p)
 {
-    /* Condition transition times are remembered across calls. */
-    struct agent_pod *p = (struct agent_pod *)p_const;
     static const char *const types[4] = {"PodScheduled", "Initialized",
                                          "ContainersReady", "Ready"};
     json_t *st = json_object(), *conds = json_array(), *cs = json_array(),
