@@ -51,16 +51,16 @@
 
 struct event {
     struct event *next;
-    char type[16];   /* ADDED, MODIFIED, DELETED, RESYNC */
-    json_t *obj;     /* the pod, or for RESYNC an array of uids */
+    char type[16]; /* ADDED, MODIFIED, DELETED, RESYNC */
+    json_t *obj;   /* the pod, or for RESYNC an array of uids */
 };
 
 struct entry {
     struct agent_pod *pod;
-    json_t *last_sent;      /* status the server has */
+    json_t *last_sent; /* status the server has */
     bool dirty;
-    bool gone;              /* deleted from the API */
-    bool unconfirmed;       /* adopted, not yet seen in a LIST */
+    bool gone;        /* deleted from the API */
+    bool unconfirmed; /* adopted, not yet seen in a LIST */
     int64_t retry_at;
 };
 
@@ -84,7 +84,10 @@ struct agent {
     size_t n_pods;
 };
 
-static int64_t mono_ms(void) { return clock_mono_ns() / 1000000; }
+static int64_t mono_ms(void)
+{
+    return clock_mono_ns() / 1000000;
+}
 
 /* Sleeps up to ms, returning early when the agent stops. */
 static void pause_ms(struct agent *a, int ms)
@@ -138,8 +141,7 @@ static int get_object(void *arg, const char *kind, const char *ns,
     char path[1024];
     int rv;
 
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s/%s", ns, kind,
-             name);
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/%s/%s", ns, kind, name);
     rv = agent_http_call(&a->sync_http, "GET", path, NULL, NULL, 5000, ret);
     if (rv == 200)
         return 0;
@@ -161,8 +163,8 @@ static bool on_event(const json_t *ev, void *arg)
     struct watch_state *w = arg;
     const char *type = json_string_value(json_object_get(ev, "type"));
     const json_t *obj = json_object_get(ev, "object");
-    const char *rv = json_string_value(json_object_get(
-        json_object_get(obj, "metadata"), "resourceVersion"));
+    const char *rv = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 
     if (type == NULL)
         return false;
@@ -206,21 +208,19 @@ static void *watch_main(void *arg)
             continue;
         }
         uids = json_array();
-        json_array_foreach(json_object_get(list, "items"), i, it)
-        {
-            json_array_append(uids, json_object_get(
-                                        json_object_get(it, "metadata"),
-                                        "uid"));
+        json_array_foreach (json_object_get(list, "items"), i, it) {
+            json_array_append(
+                uids, json_object_get(json_object_get(it, "metadata"), "uid"));
             enqueue(a, "ADDED", json_deep_copy(it));
         }
         enqueue(a, "RESYNC", uids);
-        snprintf(w.rv, sizeof w.rv, "%s",
-                 json_string_value(json_object_get(
-                     json_object_get(list, "metadata"), "resourceVersion"))
-                     ? json_string_value(json_object_get(
-                           json_object_get(list, "metadata"),
-                           "resourceVersion"))
-                     : "0");
+        snprintf(
+            w.rv, sizeof w.rv, "%s",
+            json_string_value(json_object_get(json_object_get(list, "metadata"),
+                                              "resourceVersion"))
+                ? json_string_value(json_object_get(
+                      json_object_get(list, "metadata"), "resourceVersion"))
+                : "0");
         json_decref(list);
         /* Watch from the list's revision until it ends or expires. */
         while (!a->stop) {
@@ -280,8 +280,7 @@ static void apply_event(struct agent *a, struct event *ev, int64_t now)
             bool known = false;
             const json_t *u;
             size_t k;
-            json_array_foreach(ev->obj, k, u)
-            {
+            json_array_foreach (ev->obj, k, u) {
                 if (strcmp(json_string_value(u),
                            agent_pod_uid(a->pods[i].pod)) == 0)
                     known = true;
@@ -310,8 +309,8 @@ static void apply_event(struct agent *a, struct event *ev, int64_t now)
         struct agent_pod *p;
         int rv;
         /* A finished pod we no longer know: nothing to run. */
-        if (phase && (strcmp(phase, "Succeeded") == 0 ||
-                      strcmp(phase, "Failed") == 0))
+        if (phase &&
+            (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
             return;
         if (json_object_get(md, "deletionTimestamp")) {
             /* Never started here: confirm at once. */
@@ -327,8 +326,7 @@ static void apply_event(struct agent *a, struct event *ev, int64_t now)
             return;
         }
         if (a->n_pods >= MAX_PODS) {
-            log_warn("agent: too many pods (%d); ignoring %s", MAX_PODS,
-                     uid);
+            log_warn("agent: too many pods (%d); ignoring %s", MAX_PODS, uid);
             return;
         }
         rv = agent_pod_create(&a->env, ev->obj, &p);
@@ -400,8 +398,7 @@ static void push_statuses(struct agent *a, int64_t now)
         struct entry *e = &a->pods[idx[k]];
         json_decref(reqs[k].body);
         if (reqs[k].status == 200) {
-            log_debug("agent: status of %s written (%s)",
-                      agent_pod_key(e->pod),
+            log_debug("agent: status of %s written (%s)", agent_pod_key(e->pod),
                       json_string_value(json_object_get(sts[k], "phase")));
             json_decref(e->last_sent);
             e->last_sent = sts[k];
@@ -428,8 +425,7 @@ static void confirm_deletion(struct agent *a, struct entry *e)
 
     if (!e->gone) {
         split_key(agent_pod_key(e->pod), ns, sizeof ns, name, sizeof name);
-        snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns,
-                 name);
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s", ns, name);
         body = json_pack("{s:i,s:{s:s}}", "gracePeriodSeconds", 0,
                          "preconditions", "uid", agent_pod_uid(e->pod));
         rv = agent_http_call(&a->sync_http, "DELETE", path, NULL, body, 5000,
@@ -466,8 +462,7 @@ static void adopt_all(struct agent *a)
             e->pod = p;
             e->dirty = true;
             e->unconfirmed = true;
-            log_info("agent: adopting pod %s from %s", agent_pod_key(p),
-                     dir);
+            log_info("agent: adopting pod %s from %s", agent_pod_key(p), dir);
         }
         json_decref(pod);
     }
@@ -604,8 +599,8 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
-int agent_start(const struct agent_config *cfg, struct agent **ret,
-                char *err, size_t errlen)
+int agent_start(const struct agent_config *cfg, struct agent **ret, char *err,
+                size_t errlen)
 {
     struct agent *a;
     char line[512];
@@ -624,12 +619,11 @@ int agent_start(const struct agent_config *cfg, struct agent **ret,
         snprintf(a->node, sizeof a->node, "%s", cfg->node_name);
     else if (gethostname(a->node, sizeof a->node - 1) != 0)
         snprintf(a->node, sizeof a->node, "k1s-node");
-    snprintf(a->ip, sizeof a->ip, "%s", cfg->node_ip ? cfg->node_ip
-                                                      : "127.0.0.1");
+    snprintf(a->ip, sizeof a->ip, "%s",
+             cfg->node_ip ? cfg->node_ip : "127.0.0.1");
     snprintf(a->data_dir, sizeof a->data_dir, "%s", cfg->data_dir);
     snprintf(a->pods_dir, sizeof a->pods_dir, "%s/pods", cfg->data_dir);
-    snprintf(a->kube_version, sizeof a->kube_version, "%s",
-             K1S_KUBE_VERSION);
+    snprintf(a->kube_version, sizeof a->kube_version, "%s", K1S_KUBE_VERSION);
     a->log_max = cfg->log_max_bytes ? cfg->log_max_bytes : 10u << 20;
     rv = mkdir_p(a->pods_dir);
     if (rv != 0) {
@@ -658,8 +652,8 @@ int agent_start(const struct agent_config *cfg, struct agent **ret,
         goto err_after_http;
     }
     pthread_mutex_init(&a->qlock, NULL);
-    rv = agent_logsrv_start(a->ip, cfg->port, a->pods_dir, &a->logsrv,
-                            &a->port);
+    rv =
+        agent_logsrv_start(a->ip, cfg->port, a->pods_dir, &a->logsrv, &a->port);
     if (rv != 0) {
         snprintf(err, errlen, "agent: cannot serve logs on %s:%d: %s", a->ip,
                  cfg->port, err_str(rv));

@@ -20,20 +20,20 @@
 #include <stddef.h>
 
 struct agent_config {
-    const char *server_url;     /* http://127.0.0.1:6443 */
-    const char *token;          /* bearer token or NULL */
-    const char *node_name;      /* NULL: the hostname */
-    const char *data_dir;       /* pods, logs, volumes live below */
-    const char *node_ip;        /* InternalIP; NULL: 127.0.0.1 */
-    int port;                   /* log server port; 0: pick a free one */
-    size_t log_max_bytes;       /* per container log file; 0: 10 MiB */
+    const char *server_url; /* http://127.0.0.1:6443 */
+    const char *token;      /* bearer token or NULL */
+    const char *node_name;  /* NULL: the hostname */
+    const char *data_dir;   /* pods, logs, volumes live below */
+    const char *node_ip;    /* InternalIP; NULL: 127.0.0.1 */
+    int port;               /* log server port; 0: pick a free one */
+    size_t log_max_bytes;   /* per container log file; 0: 10 MiB */
 };
 
 struct agent;
 
 /* Starts an agent. 0, or a K1S_E* code with a message in err. */
-int agent_start(const struct agent_config *cfg, struct agent **ret,
-                char *err, size_t errlen);
+int agent_start(const struct agent_config *cfg, struct agent **ret, char *err,
+                size_t errlen);
 /* Stops the agent's threads (pods keep running) and frees it. NULL ok. */
 void agent_stop(struct agent *a);
 

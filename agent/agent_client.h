@@ -17,24 +17,23 @@
 
 struct agent_http {
     void *curl;
-    void *multi;                /* for agent_http_multi, made on first use */
+    void *multi; /* for agent_http_multi, made on first use */
     void *pool[AGENT_HTTP_PARALLEL];
     char base[512];
     char auth[1100];
-    const volatile int *stop;   /* non-zero aborts a transfer (may be NULL) */
+    const volatile int *stop; /* non-zero aborts a transfer (may be NULL) */
 };
 
 /* Once per process, before threads use the client. */
 void agent_http_global_init(void);
-int agent_http_init(struct agent_http *h, const char *base,
-                    const char *token);
+int agent_http_init(struct agent_http *h, const char *base, const char *token);
 void agent_http_close(struct agent_http *h);
 
 /* Returns the HTTP status (200, 404, ...) or a negative K1S_E* when no
  * answer came (K1S_EUNAVAIL: server down). *ret: the answer's JSON. */
-int agent_http_call(struct agent_http *h, const char *method,
-                    const char *path, const char *ctype, const json_t *body,
-                    long timeout_ms, json_t **ret);
+int agent_http_call(struct agent_http *h, const char *method, const char *path,
+                    const char *ctype, const json_t *body, long timeout_ms,
+                    json_t **ret);
 
 /* Called for each watch event (borrowed); return false to stop. */
 typedef bool (*agent_watch_line_cb)(const json_t *event, void *arg);
@@ -48,8 +47,8 @@ struct agent_http_req {
     const char *method;
     char path[1024];
     const char *ctype;
-    json_t *body;               /* borrowed */
-    int status;                 /* out: HTTP status or K1S_E* */
+    json_t *body; /* borrowed */
+    int status;   /* out: HTTP status or K1S_E* */
 };
 /* Sends n requests, AGENT_HTTP_PARALLEL at a time, on kept-alive
  * connections (so the server can commit their writes together); answers'

@@ -42,13 +42,13 @@
 /* ------------------------------------------------------------ cgroups */
 
 struct agent_cgroups {
-    int version;              /* 0 none, 1 v1, 2 v2 */
-    bool memory;              /* memory limits enforceable */
-    bool cpu;                 /* cpu limits enforceable */
-    char v2_dir[PATH_MAX];    /* v2: our node's directory */
-    char mem_dir[PATH_MAX];   /* v1: memory hierarchy, our node's dir */
-    char cpu_dir[PATH_MAX];   /* v1: cpu hierarchy, our node's dir */
-    char why[256];            /* what is missing, for the start log line */
+    int version;            /* 0 none, 1 v1, 2 v2 */
+    bool memory;            /* memory limits enforceable */
+    bool cpu;               /* cpu limits enforceable */
+    char v2_dir[PATH_MAX];  /* v2: our node's directory */
+    char mem_dir[PATH_MAX]; /* v1: memory hierarchy, our node's dir */
+    char cpu_dir[PATH_MAX]; /* v1: cpu hierarchy, our node's dir */
+    char why[256];          /* what is missing, for the start log line */
 };
 
 /* Finds the cgroup hierarchy and creates `<own cgroup>/k1s-<node>` in each
@@ -62,22 +62,20 @@ int agent_cgroup_create(const struct agent_cgroups *cg, const char *rel,
 /* The file a child writes "0" into to enter `rel` (memory or v2 first;
  * second = v1 cpu or ""). Paths are written into the two buffers. */
 void agent_cgroup_procs_paths(const struct agent_cgroups *cg, const char *rel,
-                              char *ret1, size_t len1, char *ret2,
-                              size_t len2);
+                              char *ret1, size_t len1, char *ret2, size_t len2);
 /* OOM kills counted in `rel` so far (0 when unknown). */
 uint64_t agent_cgroup_oom_kills(const struct agent_cgroups *cg,
                                 const char *rel);
 /* Sends sig to every process in `rel` and below; returns how many. */
-int agent_cgroup_kill(const struct agent_cgroups *cg, const char *rel,
-                      int sig);
+int agent_cgroup_kill(const struct agent_cgroups *cg, const char *rel, int sig);
 /* Removes `rel` and its children (best effort; busy cgroups stay). */
 void agent_cgroup_remove(const struct agent_cgroups *cg, const char *rel);
 
 /* ------------------------------------------------------------ runtime */
 
 struct agent_caps {
-    bool pidns;                 /* CLONE_NEWPID usable */
-    bool mntns;                 /* CLONE_NEWNS usable (volumes at mountPath) */
+    bool pidns; /* CLONE_NEWPID usable */
+    bool mntns; /* CLONE_NEWNS usable (volumes at mountPath) */
     struct agent_cgroups cg;
 };
 
@@ -95,13 +93,13 @@ struct agent_mount {
 /* What to run. All borrowed; prepared before the fork so that the
  * children only make system calls. */
 struct agent_run_spec {
-    char *const *argv;          /* argv[0] may be a bare name (PATH) */
+    char *const *argv; /* argv[0] may be a bare name (PATH) */
     char *const *envp;
-    const char *workdir;        /* NULL = the run directory */
-    const char *run_dir;        /* created by the caller; pid/exit files */
-    const char *log_path;       /* CRI-format log file (appended) */
-    size_t log_max_bytes;       /* rotate to log_path.1 beyond this */
-    const char *cgroup_rel;     /* NULL = no cgroup */
+    const char *workdir;    /* NULL = the run directory */
+    const char *run_dir;    /* created by the caller; pid/exit files */
+    const char *log_path;   /* CRI-format log file (appended) */
+    size_t log_max_bytes;   /* rotate to log_path.1 beyond this */
+    const char *cgroup_rel; /* NULL = no cgroup */
     const struct agent_mount *mounts;
     size_t n_mounts;
 };
@@ -109,25 +107,25 @@ struct agent_run_spec {
 /* A started (or adopted) run. */
 struct agent_run {
     pid_t shim_pid;
-    pid_t pid;                  /* the container's main process (host pid) */
+    pid_t pid;                     /* the container's main process (host pid) */
     unsigned long long shim_start; /* /proc start time, guards pid reuse */
-    bool own_child;             /* shim is our child: reap it */
+    bool own_child;                /* shim is our child: reap it */
     bool done;
     char run_dir[PATH_MAX];
 };
 
 struct agent_exit {
-    int exit_code;              /* 128+signal when killed by a signal */
-    int signal;                 /* 0 when it exited */
-    int exec_errno;             /* != 0: it never started (exec failed) */
-    int64_t finished_ns;        /* wall clock */
-    bool lost;                  /* shim vanished without a record */
+    int exit_code;       /* 128+signal when killed by a signal */
+    int signal;          /* 0 when it exited */
+    int exec_errno;      /* != 0: it never started (exec failed) */
+    int64_t finished_ns; /* wall clock */
+    bool lost;           /* shim vanished without a record */
 };
 
 /* Resolves argv[0] against PATH in envp (as the container would see it).
  * Writes the absolute path into ret; K1S_ENOTFOUND if there is none. */
-int agent_run_lookup(const char *argv0, char *const *envp,
-                     const char *workdir, char *ret, size_t len);
+int agent_run_lookup(const char *argv0, char *const *envp, const char *workdir,
+                     char *ret, size_t len);
 /* Starts the shim and the container. Waits until the container process
  * exists (its pid is known). 0 or K1S_E*, message in err. */
 int agent_run_start(const struct agent_caps *caps,
@@ -146,10 +144,10 @@ int agent_run_adopt(const char *run_dir, struct agent_run *ret);
 
 /* Options of a log read (the pods/log query). */
 struct agent_log_opts {
-    long tail_lines;            /* < 0: all */
+    long tail_lines; /* < 0: all */
     bool timestamps;
-    int64_t since_ns;           /* wall clock; 0: from the start */
-    long long limit_bytes;      /* <= 0: no limit */
+    int64_t since_ns;      /* wall clock; 0: from the start */
+    long long limit_bytes; /* <= 0: no limit */
 };
 
 /* Appends to out the lines of the log file (and its rotated predecessor)
@@ -172,11 +170,11 @@ enum agent_probe_result {
 };
 
 struct agent_probe_run {
-    int kind;                   /* 0 idle, 1 exec, 2 http, 3 tcp */
+    int kind; /* 0 idle, 1 exec, 2 http, 3 tcp */
     int fd;
     pid_t pid;
     int64_t deadline_ms;
-    int phase;                  /* http: 0 connecting, 1 sent */
+    int phase; /* http: 0 connecting, 1 sent */
     char req[512];
     size_t req_len;
     char resp[64];
@@ -199,9 +197,8 @@ void agent_probe_cancel(struct agent_probe_run *p);
 /* How env.c and pod.c get ConfigMaps and Secrets: the agent answers from
  * the API server, a test from a table. Returns 0 and a new reference,
  * K1S_ENOTFOUND, or another K1S_E* (API unreachable). */
-typedef int (*agent_get_object_cb)(void *arg, const char *kind,
-                                   const char *ns, const char *name,
-                                   json_t **ret);
+typedef int (*agent_get_object_cb)(void *arg, const char *kind, const char *ns,
+                                   const char *name, json_t **ret);
 
 /* ------------------------------------------------------------ quantity */
 
@@ -234,8 +231,8 @@ char *agent_env_expand(const char *s, char *const *envp);
  * heap NULL-terminated vector (agent_strv_free). A missing ConfigMap,
  * Secret or key is K1S_ENOTFOUND with Kubernetes's message in err. */
 int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
-                    const json_t *container, const char *pod_dir,
-                    char ***ret, char *err, size_t errlen);
+                    const json_t *container, const char *pod_dir, char ***ret,
+                    char *err, size_t errlen);
 /* Materialises the pod's volumes under pod_dir/volumes (emptyDir,
  * configMap, secret; hostPath is used in place). */
 int agent_volumes_prepare(const struct agent_pod_env *env, const json_t *pod,
@@ -259,17 +256,17 @@ char *agent_volume_source(const json_t *pod, const char *vol_name,
  * Kubernetes's values; tests scale them down (a test never waits for
  * minutes). */
 struct agent_timing {
-    int64_t backoff_base_ms;    /* 10 s */
-    int64_t backoff_max_ms;     /* 5 min */
-    int64_t backoff_reset_ms;   /* 10 min of running resets it */
-    int64_t second_ms;          /* length of a probe-spec second: 1000 */
+    int64_t backoff_base_ms;  /* 10 s */
+    int64_t backoff_max_ms;   /* 5 min */
+    int64_t backoff_reset_ms; /* 10 min of running resets it */
+    int64_t second_ms;        /* length of a probe-spec second: 1000 */
 };
 void agent_timing_default(struct agent_timing *t);
 
 struct agent_pod_env {
     const struct agent_caps *caps;
     const struct agent_timing *timing;
-    const char *pods_dir;       /* DATA_DIR/pods */
+    const char *pods_dir; /* DATA_DIR/pods */
     const char *node_name;
     const char *host_ip;
     size_t log_max_bytes;
@@ -287,8 +284,7 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
  * Kubernetes pods are immutable where it matters). */
 void agent_pod_update(struct agent_pod *p, const json_t *pod);
 /* Begins termination: SIGTERM now, SIGKILL after grace_ms. */
-void agent_pod_terminate(struct agent_pod *p, int64_t grace_ms,
-                         int64_t now_ms);
+void agent_pod_terminate(struct agent_pod *p, int64_t grace_ms, int64_t now_ms);
 /* Advances the pod: starts, reaps, probes, restarts, kills. Returns true
  * when its status changed. */
 bool agent_pod_sync(struct agent_pod *p, int64_t now_ms);
@@ -315,12 +311,12 @@ struct agent_http;
 
 struct agent_node_desc {
     const char *name;
-    const char *ip;             /* InternalIP */
-    int port;                   /* the agent's log server */
-    const char *data_dir;       /* for ephemeral-storage; NULL: fixed */
-    const char *kube_version;   /* kubeletVersion: the server's gitVersion */
-    bool simulated;             /* fixed capacity, k1s.io/simulated label */
-    char since[32];             /* conditions' lastTransitionTime */
+    const char *ip;           /* InternalIP */
+    int port;                 /* the agent's log server */
+    const char *data_dir;     /* for ephemeral-storage; NULL: fixed */
+    const char *kube_version; /* kubeletVersion: the server's gitVersion */
+    bool simulated;           /* fixed capacity, k1s.io/simulated label */
+    char since[32];           /* conditions' lastTransitionTime */
 };
 
 /* The Node to create (new reference). */
@@ -354,7 +350,6 @@ void agent_logsrv_stop(struct agent_logsrv *s);
 struct agent_config;
 /* `k1s agent --simulate N`: N nodes named <node-name or "sim">-<i>; runs
  * until one of `sigs` arrives (they are blocked). Exit code. */
-int agent_sim_main(const struct agent_config *cfg, int n,
-                   const sigset_t *sigs);
+int agent_sim_main(const struct agent_config *cfg, int n, const sigset_t *sigs);
 
 #endif

@@ -48,8 +48,7 @@ static int write_file(const char *dir, const char *name, const char *val)
     return rv;
 }
 
-static int read_file(const char *dir, const char *name, char *buf,
-                     size_t len)
+static int read_file(const char *dir, const char *name, char *buf, size_t len)
 {
     char path[PATH_MAX];
     ssize_t n;
@@ -170,8 +169,7 @@ void agent_cgroup_detect(struct agent_cgroups *cg, const char *node)
             cg->cpu = true;
         else {
             cg->cpu_dir[0] = '\0';
-            snprintf(cg->why, sizeof cg->why,
-                     "no writable v1 cpu hierarchy");
+            snprintf(cg->why, sizeof cg->why, "no writable v1 cpu hierarchy");
         }
         return;
     }
@@ -187,8 +185,8 @@ void agent_cgroup_detect(struct agent_cgroups *cg, const char *node)
     if (snprintf(cg->v2_dir, sizeof cg->v2_dir, "%s%s/k1s-%s", mnt, own,
                  node) >= (int)sizeof cg->v2_dir ||
         (mkdir(cg->v2_dir, 0755) != 0 && errno != EEXIST)) {
-        snprintf(cg->why, sizeof cg->why, "cannot create %s: %s",
-                 cg->v2_dir, strerror(errno));
+        snprintf(cg->why, sizeof cg->why, "cannot create %s: %s", cg->v2_dir,
+                 strerror(errno));
         cg->v2_dir[0] = '\0';
         return;
     }
@@ -201,8 +199,7 @@ void agent_cgroup_detect(struct agent_cgroups *cg, const char *node)
     write_file(mnt, "cgroup.subtree_control", "+cpu");
     write_file(cg->v2_dir, "cgroup.subtree_control", "+memory");
     write_file(cg->v2_dir, "cgroup.subtree_control", "+cpu");
-    if (read_file(cg->v2_dir, "cgroup.subtree_control", ctl, sizeof ctl) ==
-        0) {
+    if (read_file(cg->v2_dir, "cgroup.subtree_control", ctl, sizeof ctl) == 0) {
         cg->memory = strstr(ctl, "memory") != NULL;
         cg->cpu = strstr(ctl, "cpu") != NULL;
     }
@@ -268,8 +265,7 @@ int agent_cgroup_create(const struct agent_cgroups *cg, const char *rel,
 }
 
 void agent_cgroup_procs_paths(const struct agent_cgroups *cg, const char *rel,
-                              char *ret1, size_t len1, char *ret2,
-                              size_t len2)
+                              char *ret1, size_t len1, char *ret2, size_t len2)
 {
     ret1[0] = ret2[0] = '\0';
     if (cg->version == 1) {
@@ -282,8 +278,7 @@ void agent_cgroup_procs_paths(const struct agent_cgroups *cg, const char *rel,
     }
 }
 
-uint64_t agent_cgroup_oom_kills(const struct agent_cgroups *cg,
-                                const char *rel)
+uint64_t agent_cgroup_oom_kills(const struct agent_cgroups *cg, const char *rel)
 {
     char dir[PATH_MAX], buf[2048], *p;
 
@@ -337,14 +332,13 @@ static int kill_dir(const char *dir, int sig, int depth)
     return n;
 }
 
-int agent_cgroup_kill(const struct agent_cgroups *cg, const char *rel,
-                      int sig)
+int agent_cgroup_kill(const struct agent_cgroups *cg, const char *rel, int sig)
 {
     char dir[PATH_MAX];
-    const char *base = cg->version == 2  ? cg->v2_dir
-                       : cg->memory      ? cg->mem_dir
-                       : cg->cpu         ? cg->cpu_dir
-                                         : NULL;
+    const char *base = cg->version == 2 ? cg->v2_dir
+                       : cg->memory     ? cg->mem_dir
+                       : cg->cpu        ? cg->cpu_dir
+                                        : NULL;
     if (base == NULL || cg->version == 0)
         return 0;
     snprintf(dir, sizeof dir, "%s/%s", base, rel);

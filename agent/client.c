@@ -112,8 +112,7 @@ static int curl_err(CURLcode c)
     }
 }
 
-static struct curl_slist *headers(const struct agent_http *h,
-                                  const char *ctype)
+static struct curl_slist *headers(const struct agent_http *h, const char *ctype)
 {
     struct curl_slist *l = NULL;
     char ct[128];
@@ -128,9 +127,9 @@ static struct curl_slist *headers(const struct agent_http *h,
     return l;
 }
 
-int agent_http_call(struct agent_http *h, const char *method,
-                    const char *path, const char *ctype, const json_t *body,
-                    long timeout_ms, json_t **ret)
+int agent_http_call(struct agent_http *h, const char *method, const char *path,
+                    const char *ctype, const json_t *body, long timeout_ms,
+                    json_t **ret)
 {
     struct buf resp;
     struct curl_slist *hdrs;
@@ -273,8 +272,8 @@ int agent_http_multi(struct agent_http *h, struct agent_http_req *reqs,
     }
     m = h->multi;
     for (size_t off = 0; off < n; off += AGENT_HTTP_PARALLEL) {
-        size_t k = n - off < AGENT_HTTP_PARALLEL ? n - off
-                                                 : AGENT_HTTP_PARALLEL;
+        size_t k =
+            n - off < AGENT_HTTP_PARALLEL ? n - off : AGENT_HTTP_PARALLEL;
         int running = 0;
         int64_t end;
         struct timespec ts;
@@ -286,9 +285,8 @@ int agent_http_multi(struct agent_http *h, struct agent_http_req *reqs,
             easy[i] = h->pool[i];
             r->status = K1S_EUNAVAIL;
             data[i] = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
-            hdrs[i] = headers(h, r->body ? (r->ctype ? r->ctype
-                                                     : "application/json")
-                                         : NULL);
+            hdrs[i] = headers(
+                h, r->body ? (r->ctype ? r->ctype : "application/json") : NULL);
             snprintf(url, sizeof url, "%s%s", h->base, r->path);
             curl_easy_reset(easy[i]);
             curl_easy_setopt(easy[i], CURLOPT_URL, url);

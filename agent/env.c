@@ -56,11 +56,22 @@ int agent_quantity_milli(const char *s, int64_t *ret)
         const char *suf;
         double mul;
     } sufs[] = {
-        {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0},
-        {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
-        {"Ei", 1152921504606846976.0}, {"n", 1e-9}, {"u", 1e-6},
-        {"m", 1e-3}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
-        {"P", 1e15}, {"E", 1e18}, {"", 1.0},
+        {"Ki", 1024.0},
+        {"Mi", 1048576.0},
+        {"Gi", 1073741824.0},
+        {"Ti", 1099511627776.0},
+        {"Pi", 1125899906842624.0},
+        {"Ei", 1152921504606846976.0},
+        {"n", 1e-9},
+        {"u", 1e-6},
+        {"m", 1e-3},
+        {"k", 1e3},
+        {"M", 1e6},
+        {"G", 1e9},
+        {"T", 1e12},
+        {"P", 1e15},
+        {"E", 1e18},
+        {"", 1.0},
     };
     char *end;
     double v;
@@ -237,8 +248,8 @@ static char *expand_with(const struct envlist *e, const char *s)
  * heap string. */
 static char *object_key(const json_t *obj, bool secret, const char *key)
 {
-    const char *v = json_string_value(
-        json_object_get(json_object_get(obj, "data"), key));
+    const char *v =
+        json_string_value(json_object_get(json_object_get(obj, "data"), key));
     size_t n;
 
     if (v && !secret)
@@ -269,12 +280,11 @@ static const char *field_value(const json_t *pod, const char *path,
         return json_string_value(
             json_object_get(json_object_get(pod, "spec"), "nodeName"));
     if (strcmp(path, "spec.serviceAccountName") == 0)
-        return json_string_value(json_object_get(
-            json_object_get(pod, "spec"), "serviceAccountName"));
+        return json_string_value(json_object_get(json_object_get(pod, "spec"),
+                                                 "serviceAccountName"));
     if (strcmp(path, "status.podIP") == 0 ||
         strcmp(path, "status.podIPs") == 0) {
-        agent_pod_ip(json_string_value(json_object_get(md, "uid")), tmp,
-                     len);
+        agent_pod_ip(json_string_value(json_object_get(md, "uid")), tmp, len);
         return tmp;
     }
     if (strcmp(path, "status.hostIP") == 0 ||
@@ -299,11 +309,9 @@ static const char *field_value(const json_t *pod, const char *path,
         const json_t *v;
         size_t o = 0;
         tmp[0] = '\0';
-        json_object_foreach((json_t *)m, k, v)
-        {
-            int w = snprintf(tmp + o, len - o, "%s%s=\"%s\"", o ? "\n" : "",
-                             k, json_string_value(v) ? json_string_value(v)
-                                                     : "");
+        json_object_foreach ((json_t *)m, k, v) {
+            int w = snprintf(tmp + o, len - o, "%s%s=\"%s\"", o ? "\n" : "", k,
+                             json_string_value(v) ? json_string_value(v) : "");
             if (w < 0 || (size_t)w >= len - o)
                 break;
             o += (size_t)w;
@@ -313,8 +321,8 @@ static const char *field_value(const json_t *pod, const char *path,
     return NULL;
 }
 
-static int resource_value(const json_t *container, const json_t *ref,
-                          char *tmp, size_t len)
+static int resource_value(const json_t *container, const json_t *ref, char *tmp,
+                          size_t len)
 {
     const char *res = json_string_value(json_object_get(ref, "resource"));
     const char *div = json_string_value(json_object_get(ref, "divisor"));
@@ -343,8 +351,8 @@ static int resource_value(const json_t *container, const json_t *ref,
 }
 
 int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
-                    const json_t *container, const char *pod_dir,
-                    char ***ret, char *err, size_t errlen)
+                    const json_t *container, const char *pod_dir, char ***ret,
+                    char *err, size_t errlen)
 {
     static struct envlist zero;
     struct envlist *e = malloc(sizeof *e);
@@ -358,12 +366,10 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
         return K1S_ENOMEM;
     *e = zero;
     err[0] = '\0';
-    json_array_foreach(json_object_get(container, "envFrom"), i, it)
-    {
+    json_array_foreach (json_object_get(container, "envFrom"), i, it) {
         const json_t *ref = json_object_get(it, "configMapRef");
         bool secret = false;
-        const char *prefix =
-            json_string_value(json_object_get(it, "prefix"));
+        const char *prefix = json_string_value(json_object_get(it, "prefix"));
         const char *name, *k;
         json_t *obj = NULL;
         const json_t *v;
@@ -376,8 +382,7 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
         if (name == NULL)
             continue;
         rv = env->get_object(env->get_object_arg,
-                             secret ? "secrets" : "configmaps", ns, name,
-                             &obj);
+                             secret ? "secrets" : "configmaps", ns, name, &obj);
         if (rv == K1S_ENOTFOUND &&
             json_is_true(json_object_get(ref, "optional"))) {
             rv = 0;
@@ -388,8 +393,7 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
                      secret ? "secret" : "configmap", name);
             goto out;
         }
-        json_object_foreach(json_object_get(obj, "data"), k, v)
-        {
+        json_object_foreach (json_object_get(obj, "data"), k, v) {
             char *val = object_key(obj, secret, k), full[512];
             snprintf(full, sizeof full, "%s%s", prefix ? prefix : "", k);
             if (val)
@@ -402,8 +406,7 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
         if (rv != 0)
             goto out;
     }
-    json_array_foreach(json_object_get(container, "env"), i, it)
-    {
+    json_array_foreach (json_object_get(container, "env"), i, it) {
         const char *name = json_string_value(json_object_get(it, "name"));
         const char *val = json_string_value(json_object_get(it, "value"));
         const json_t *vf = json_object_get(it, "valueFrom"), *ref;
@@ -425,16 +428,14 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
             char *v = NULL;
 
             rv = on && key ? env->get_object(env->get_object_arg,
-                                             secret ? "secrets"
-                                                    : "configmaps",
+                                             secret ? "secrets" : "configmaps",
                                              ns, on, &obj)
                            : K1S_EINVAL;
             if (rv == 0)
                 v = object_key(obj, secret, key);
             json_decref(obj);
             if (rv == 0 && v == NULL && !opt) {
-                snprintf(err, errlen,
-                         "couldn't find key %s in %s %s/%s", key,
+                snprintf(err, errlen, "couldn't find key %s in %s %s/%s", key,
                          secret ? "Secret" : "ConfigMap", ns, on);
                 rv = K1S_ENOTFOUND;
             } else if (rv == K1S_ENOTFOUND && !opt) {
@@ -446,16 +447,15 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
                 rv = env_set(e, name, v);
             } else if (err[0] == '\0') {
                 snprintf(err, errlen, "cannot read %s %s/%s: %s",
-                         secret ? "secret" : "configmap", ns,
-                         on ? on : "", err_str(rv));
+                         secret ? "secret" : "configmap", ns, on ? on : "",
+                         err_str(rv));
             }
             free(v);
         } else if ((ref = json_object_get(vf, "fieldRef"))) {
             const char *fp =
                 json_string_value(json_object_get(ref, "fieldPath"));
-            const char *v = fp ? field_value(pod, fp, env->host_ip, tmp,
-                                             sizeof tmp)
-                               : NULL;
+            const char *v =
+                fp ? field_value(pod, fp, env->host_ip, tmp, sizeof tmp) : NULL;
             if (v == NULL && fp && strncmp(fp, "metadata.", 9) != 0) {
                 snprintf(err, errlen, "unsupported fieldPath: %s", fp);
                 rv = K1S_EINVALID;
@@ -467,22 +467,21 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
             if (rv == 0)
                 rv = env_set(e, name, tmp);
             else
-                snprintf(err, errlen, "invalid resourceFieldRef in %s",
-                         name);
+                snprintf(err, errlen, "invalid resourceFieldRef in %s", name);
         }
         if (rv != 0)
             goto out;
     }
     if (!env_has(e, "PATH"))
-        rv = env_set(e, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-                                "/usr/bin:/sbin:/bin");
+        rv = env_set(e, "PATH",
+                     "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                     "/usr/bin:/sbin:/bin");
     if (rv == 0 && !env_has(e, "HOSTNAME"))
         rv = env_set(e, "HOSTNAME",
                      json_string_value(json_object_get(
                          json_object_get(pod, "metadata"), "name")));
     vols = json_object_get(json_object_get(pod, "spec"), "volumes");
-    json_array_foreach(vols, i, it)
-    {
+    json_array_foreach (vols, i, it) {
         const char *vn = json_string_value(json_object_get(it, "name"));
         char key[300], *src;
         size_t k;
@@ -492,9 +491,8 @@ int agent_env_build(const struct agent_pod_env *env, const json_t *pod,
         for (size_t j = 11; j < k && j < sizeof key; j++)
             key[j] = key[j] == '-' || key[j] == '.'
                          ? '_'
-                         : (key[j] >= 'a' && key[j] <= 'z'
-                                ? (char)(key[j] - 32)
-                                : key[j]);
+                         : (key[j] >= 'a' && key[j] <= 'z' ? (char)(key[j] - 32)
+                                                           : key[j]);
         src = agent_volume_source(pod, vn, pod_dir);
         if (src)
             rv = env_set(e, key, src);
@@ -519,9 +517,8 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 {
     const json_t *v;
     size_t i;
-    json_array_foreach(
-        json_object_get(json_object_get(pod, "spec"), "volumes"), i, v)
-    {
+    json_array_foreach (
+        json_object_get(json_object_get(pod, "spec"), "volumes"), i, v) {
         const char *n = json_string_value(json_object_get(v, "name"));
         if (n && strcmp(n, name) == 0)
             return v;
@@ -563,8 +560,8 @@ static void mkdir_parents(char *path)
     }
 }
 
-static int write_key_file(const char *dir, const char *rel,
-                          const char *data, size_t len, int mode)
+static int write_key_file(const char *dir, const char *rel, const char *data,
+                          size_t len, int mode)
 {
     char path[PATH_MAX];
     int fd, rv = 0;
@@ -584,11 +581,11 @@ static int write_key_file(const char *dir, const char *rel,
 }
 
 static int project(const struct agent_pod_env *env, const char *ns,
-                   const json_t *src, bool secret, const char *dir,
-                   char *err, size_t errlen)
+                   const json_t *src, bool secret, const char *dir, char *err,
+                   size_t errlen)
 {
-    const char *name = json_string_value(
-        json_object_get(src, secret ? "secretName" : "name"));
+    const char *name =
+        json_string_value(json_object_get(src, secret ? "secretName" : "name"));
     const json_t *items = json_object_get(src, "items"), *it, *v;
     json_int_t mode = json_integer_value(json_object_get(src, "defaultMode"));
     json_t *obj = NULL;
@@ -600,10 +597,9 @@ static int project(const struct agent_pod_env *env, const char *ns,
         mode = 0644;
     if (name == NULL)
         return K1S_EINVALID;
-    rv = env->get_object(env->get_object_arg,
-                         secret ? "secrets" : "configmaps", ns, name, &obj);
-    if (rv == K1S_ENOTFOUND &&
-        json_is_true(json_object_get(src, "optional")))
+    rv = env->get_object(env->get_object_arg, secret ? "secrets" : "configmaps",
+                         ns, name, &obj);
+    if (rv == K1S_ENOTFOUND && json_is_true(json_object_get(src, "optional")))
         return 0;
     if (rv != 0) {
         snprintf(err, errlen, "%s \"%s\" not found",
@@ -611,16 +607,15 @@ static int project(const struct agent_pod_env *env, const char *ns,
         return rv;
     }
     if (json_array_size(items) > 0) {
-        json_array_foreach(items, i, it)
-        {
+        json_array_foreach (items, i, it) {
             const char *key = json_string_value(json_object_get(it, "key"));
-            const char *path =
-                json_string_value(json_object_get(it, "path"));
+            const char *path = json_string_value(json_object_get(it, "path"));
             json_int_t m = json_integer_value(json_object_get(it, "mode"));
             char *val = key ? object_key(obj, secret, key) : NULL;
             if (val == NULL) {
-                snprintf(err, errlen, "configmap references non-existent "
-                                      "config key: %s",
+                snprintf(err, errlen,
+                         "configmap references non-existent "
+                         "config key: %s",
                          key ? key : "");
                 rv = K1S_ENOTFOUND;
             } else {
@@ -634,8 +629,7 @@ static int project(const struct agent_pod_env *env, const char *ns,
     } else {
         const char *sects[3] = {"data", secret ? NULL : "binaryData", NULL};
         for (int s = 0; sects[s] && rv == 0; s++)
-            json_object_foreach(json_object_get(obj, sects[s]), k, v)
-            {
+            json_object_foreach (json_object_get(obj, sects[s]), k, v) {
                 char *val = object_key(obj, secret, k);
                 if (val)
                     rv = write_key_file(dir, k, val, strlen(val), (int)mode);
@@ -663,9 +657,8 @@ int agent_volumes_prepare(const struct agent_pod_env *env, const json_t *pod,
     err[0] = '\0';
     snprintf(dir, sizeof dir, "%s/volumes", pod_dir);
     mkdir(dir, 0755);
-    json_array_foreach(
-        json_object_get(json_object_get(pod, "spec"), "volumes"), i, v)
-    {
+    json_array_foreach (
+        json_object_get(json_object_get(pod, "spec"), "volumes"), i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
         const json_t *src;
 
@@ -694,8 +687,9 @@ int agent_volumes_prepare(const struct agent_pod_env *env, const json_t *pod,
                 if (fd >= 0)
                     close(fd);
             } else if (t && t[0] && stat(p, &st) != 0) {
-                snprintf(err, errlen, "hostPath type check failed: %s is "
-                                      "not a %s",
+                snprintf(err, errlen,
+                         "hostPath type check failed: %s is "
+                         "not a %s",
                          p, t);
                 return K1S_ENOTFOUND;
             }
@@ -743,8 +737,7 @@ int agent_mounts_build(const json_t *pod, const json_t *container,
     out = calloc(n, sizeof *out);
     if (out == NULL)
         return K1S_ENOMEM;
-    json_array_foreach(mounts, i, m)
-    {
+    json_array_foreach (mounts, i, m) {
         const char *vn = json_string_value(json_object_get(m, "name"));
         const char *mp = json_string_value(json_object_get(m, "mountPath"));
         const char *sub = json_string_value(json_object_get(m, "subPath"));
@@ -752,8 +745,9 @@ int agent_mounts_build(const json_t *pod, const json_t *container,
 
         if (vn == NULL || mp == NULL || mp[0] != '/' ||
             (src = agent_volume_source(pod, vn, pod_dir)) == NULL) {
-            snprintf(err, errlen, "volumeMount %s: no such volume or bad "
-                                  "mountPath",
+            snprintf(err, errlen,
+                     "volumeMount %s: no such volume or bad "
+                     "mountPath",
                      vn ? vn : "");
             agent_mounts_free(out, k);
             return K1S_EINVALID;

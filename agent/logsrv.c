@@ -107,8 +107,7 @@ static void url_decode(char *s)
 }
 
 /* Value of `key` in a query string (decoded into out) or NULL. */
-static const char *qget(const char *q, const char *key, char *out,
-                        size_t len)
+static const char *qget(const char *q, const char *key, char *out, size_t len)
 {
     size_t kl = strlen(key);
     while (q && *q) {
@@ -237,9 +236,9 @@ static void follow(struct conn *c, const char *cdir, int run, long long off,
             clearerr(f);
             buf_reset(&out);
             while (pos < pending.len) {
-                size_t u = agent_log_format_line(pending.data + pos,
-                                                 pending.len - pos,
-                                                 o->timestamps, 0, &out);
+                size_t u =
+                    agent_log_format_line(pending.data + pos, pending.len - pos,
+                                          o->timestamps, 0, &out);
                 if (u == 0)
                     break;
                 pos += u;
@@ -275,8 +274,8 @@ static void follow(struct conn *c, const char *cdir, int run, long long off,
 
 static void serve_logs(struct conn *c, const char *path, const char *query)
 {
-    char ns[256], pod[256], ctr[256], v[128], poddir[PATH_MAX],
-        cdir[PATH_MAX], log[PATH_MAX], msg[600];
+    char ns[256], pod[256], ctr[256], v[128], poddir[PATH_MAX], cdir[PATH_MAX],
+        log[PATH_MAX], msg[600];
     struct agent_log_opts o = {.tail_lines = -1};
     bool fol, prev;
     int cur, before, run;

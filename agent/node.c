@@ -82,11 +82,11 @@ json_t *agent_node_object(const struct agent_node_desc *d)
 
     uname(&u);
     snprintf(arch, sizeof arch, "%s", go_arch(u.machine));
-    node = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}},s:{}}", "apiVersion",
-                     "v1", "kind", "Node", "metadata", "name", d->name,
-                     "labels", "kubernetes.io/hostname", d->name,
-                     "kubernetes.io/os", "linux", "kubernetes.io/arch", arch,
-                     "spec");
+    node =
+        json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}},s:{}}", "apiVersion", "v1",
+                  "kind", "Node", "metadata", "name", d->name, "labels",
+                  "kubernetes.io/hostname", d->name, "kubernetes.io/os",
+                  "linux", "kubernetes.io/arch", arch, "spec");
     if (d->simulated)
         json_object_set_new(
             json_object_get(json_object_get(node, "metadata"), "labels"),
@@ -97,11 +97,11 @@ json_t *agent_node_object(const struct agent_node_desc *d)
 json_t *agent_node_status(const struct agent_node_desc *d)
 {
     struct utsname u;
-    char osimg[256], mid[128], bid[128], uuid[128], ts[32], cpu[32],
-        mem[64], eph[64], rt[64];
+    char osimg[256], mid[128], bid[128], uuid[128], ts[32], cpu[32], mem[64],
+        eph[64], rt[64];
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    long long mem_kib = (long long)sysconf(_SC_PHYS_PAGES) *
-                        sysconf(_SC_PAGESIZE) / 1024;
+    long long mem_kib =
+        (long long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) / 1024;
     struct statvfs vfs;
     json_t *st, *conds;
     static const char *const ctypes[4][4] = {
@@ -139,8 +139,8 @@ json_t *agent_node_status(const struct agent_node_desc *d)
         json_array_append_new(
             conds,
             json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", ctypes[i][0],
-                      "status", ctypes[i][1], "reason", ctypes[i][2],
-                      "message", ctypes[i][3], "lastHeartbeatTime", ts,
+                      "status", ctypes[i][1], "reason", ctypes[i][2], "message",
+                      ctypes[i][3], "lastHeartbeatTime", ts,
                       "lastTransitionTime", d->since[0] ? d->since : ts));
     st = json_pack(
         "{s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s},s:o,s:[{s:s,s:s},{s:s,s:s}],"
@@ -148,14 +148,13 @@ json_t *agent_node_status(const struct agent_node_desc *d)
         "capacity", "cpu", cpu, "memory", mem, "pods", "110",
         "ephemeral-storage", eph, "allocatable", "cpu", cpu, "memory", mem,
         "pods", "110", "ephemeral-storage", eph, "conditions", conds,
-        "addresses", "type", "InternalIP", "address", d->ip, "type",
-        "Hostname", "address", d->name, "daemonEndpoints",
-        "kubeletEndpoint", "Port", d->port, "nodeInfo", "machineID", mid,
-        "systemUUID", uuid, "bootID", bid, "kernelVersion", u.release,
-        "osImage", osimg, "containerRuntimeVersion", rt, "kubeletVersion",
-        d->kube_version, "kubeProxyVersion", d->kube_version,
-        "operatingSystem", "linux", "architecture", go_arch(u.machine),
-        "images", "phase", "Running");
+        "addresses", "type", "InternalIP", "address", d->ip, "type", "Hostname",
+        "address", d->name, "daemonEndpoints", "kubeletEndpoint", "Port",
+        d->port, "nodeInfo", "machineID", mid, "systemUUID", uuid, "bootID",
+        bid, "kernelVersion", u.release, "osImage", osimg,
+        "containerRuntimeVersion", rt, "kubeletVersion", d->kube_version,
+        "kubeProxyVersion", d->kube_version, "operatingSystem", "linux",
+        "architecture", go_arch(u.machine), "images", "phase", "Running");
     return st;
 }
 
@@ -165,14 +164,12 @@ int agent_node_register(struct agent_http *h, const struct agent_node_desc *d,
     json_t *node = agent_node_object(d), *resp = NULL;
     int rv;
 
-    rv = agent_http_call(h, "POST", "/api/v1/nodes", NULL, node, 10000,
-                         &resp);
+    rv = agent_http_call(h, "POST", "/api/v1/nodes", NULL, node, 10000, &resp);
     json_decref(node);
     json_decref(resp);
     resp = NULL;
     if (rv < 0) {
-        snprintf(err, errlen, "cannot reach the API server: %s",
-                 err_str(rv));
+        snprintf(err, errlen, "cannot reach the API server: %s", err_str(rv));
         return rv;
     }
     if (rv != 201 && rv != 200 && rv != 409) {
@@ -215,16 +212,15 @@ int agent_lease_renew(struct agent_http *h, const char *node)
              node);
     body = json_pack("{s:{s:s,s:i,s:s}}", "spec", "holderIdentity", node,
                      "leaseDurationSeconds", 40, "renewTime", ts);
-    rv = agent_http_call(h, "PATCH", path, "application/merge-patch+json",
-                         body, 10000, &resp);
+    rv = agent_http_call(h, "PATCH", path, "application/merge-patch+json", body,
+                         10000, &resp);
     json_decref(resp);
     resp = NULL;
     if (rv == 404) {
         json_t *lease = json_pack(
-            "{s:s,s:s,s:{s:s,s:s},s:O}", "apiVersion",
-            "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name",
-            node, "namespace", "kube-node-lease", "spec",
-            json_object_get(body, "spec"));
+            "{s:s,s:s,s:{s:s,s:s},s:O}", "apiVersion", "coordination.k8s.io/v1",
+            "kind", "Lease", "metadata", "name", node, "namespace",
+            "kube-node-lease", "spec", json_object_get(body, "spec"));
         rv = agent_http_call(
             h, "POST",
             "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
@@ -232,9 +228,9 @@ int agent_lease_renew(struct agent_http *h, const char *node)
         json_decref(resp);
         resp = NULL;
         if (rv == 404) {
-            json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1",
-                                   "kind", "Namespace", "metadata", "name",
-                                   "kube-node-lease");
+            json_t *ns =
+                json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind",
+                          "Namespace", "metadata", "name", "kube-node-lease");
             agent_http_call(h, "POST", "/api/v1/namespaces", NULL, ns, 10000,
                             NULL);
             json_decref(ns);

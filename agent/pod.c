@@ -58,36 +58,36 @@ struct term_info {
 };
 
 struct probe_state {
-    const json_t *spec;     /* borrowed from the container spec */
+    const json_t *spec; /* borrowed from the container spec */
     int64_t next_ms;
     int succ, fail;
-    bool passed;            /* last verdict (threshold reached) */
+    bool passed; /* last verdict (threshold reached) */
     struct agent_probe_run run;
 };
 
 struct ctr {
     char name[128];
     bool init;
-    json_t *spec;           /* own copy of the container */
+    json_t *spec; /* own copy of the container */
     enum cstate state;
-    char reason[32];        /* waiting or terminated reason */
+    char reason[32]; /* waiting or terminated reason */
     char message[512];
     int exit_code, signal;
     int64_t started_ns, finished_ns;
     int64_t started_mono;
     struct term_info last;
     int restarts;
-    int run_no;             /* which run directory is current */
-    bool has_run;           /* a process exists (or existed) for run_no */
+    int run_no;   /* which run directory is current */
+    bool has_run; /* a process exists (or existed) for run_no */
     bool ready, started;
     int64_t backoff_ms;
-    int64_t next_start_ms;  /* 0 = now */
-    int64_t kill_at_ms;     /* liveness kill: SIGKILL deadline, 0 none */
+    int64_t next_start_ms; /* 0 = now */
+    int64_t kill_at_ms;    /* liveness kill: SIGKILL deadline, 0 none */
     struct agent_run run;
     bool running;
     char cg_rel[200];
     char container_id[160];
-    char **envp;            /* the current run's environment (probes) */
+    char **envp; /* the current run's environment (probes) */
     struct probe_state live, readyp, startup;
 };
 
@@ -108,11 +108,11 @@ struct agent_pod {
     bool volumes_ready;
     bool terminating, term_sent, killed;
     int64_t kill_at_ms;
-    bool failed_init;       /* an init container failed with Never */
+    bool failed_init; /* an init container failed with Never */
     bool changed;
     char cg_rel[160];
-    struct cond conds[4];   /* PodScheduled, Initialized, ContainersReady,
-                               Ready */
+    struct cond conds[4]; /* PodScheduled, Initialized, ContainersReady,
+                             Ready */
 };
 
 void agent_timing_default(struct agent_timing *t)
@@ -123,10 +123,19 @@ void agent_timing_default(struct agent_timing *t)
     t->second_ms = 1000;
 }
 
-const char *agent_pod_uid(const struct agent_pod *p) { return p->uid; }
-const char *agent_pod_key(const struct agent_pod *p) { return p->key; }
+const char *agent_pod_uid(const struct agent_pod *p)
+{
+    return p->uid;
+}
+const char *agent_pod_key(const struct agent_pod *p)
+{
+    return p->key;
+}
 
-static int64_t wall_ns(void) { return clock_real_ns(); }
+static int64_t wall_ns(void)
+{
+    return clock_real_ns();
+}
 
 static const char *str0(const json_t *j)
 {
@@ -152,8 +161,7 @@ const char *agent_qos_class(const json_t *spec)
     size_t i;
 
     for (int l = 0; l < 2; l++)
-        json_array_foreach(lists[l], i, c)
-        {
+        json_array_foreach (lists[l], i, c) {
             const json_t *res = json_object_get(c, "resources");
             const json_t *req = json_object_get(res, "requests");
             const json_t *lim = json_object_get(res, "limits");
@@ -202,17 +210,15 @@ static void ctr_paths(const struct agent_pod *p, const struct ctr *c,
         snprintf(run_dir, rl, "%s/containers/%s/run-%d", p->dir, c->name,
                  run_no);
     if (log)
-        snprintf(log, ll, "%s/containers/%s/%d.log", p->dir, c->name,
-                 run_no);
+        snprintf(log, ll, "%s/containers/%s/%d.log", p->dir, c->name, run_no);
 }
 
 static json_t *term_json(const struct term_info *t)
 {
-    return json_pack("{s:i,s:i,s:s,s:s,s:I,s:I,s:s}", "exitCode",
-                     t->exit_code, "signal", t->signal, "reason", t->reason,
-                     "message", t->message, "startedNs",
-                     (json_int_t)t->started_ns, "finishedNs",
-                     (json_int_t)t->finished_ns, "containerID",
+    return json_pack("{s:i,s:i,s:s,s:s,s:I,s:I,s:s}", "exitCode", t->exit_code,
+                     "signal", t->signal, "reason", t->reason, "message",
+                     t->message, "startedNs", (json_int_t)t->started_ns,
+                     "finishedNs", (json_int_t)t->finished_ns, "containerID",
                      t->container_id);
 }
 
@@ -278,8 +284,7 @@ static void load_state(struct agent_pod *p, int64_t now_ms)
     if (st == NULL)
         return;
     p->start_ns = json_integer_value(json_object_get(st, "startNs"));
-    json_array_foreach(json_object_get(st, "containers"), i, j)
-    {
+    json_array_foreach (json_object_get(st, "containers"), i, j) {
         const char *name = json_string_value(json_object_get(j, "name"));
         struct ctr *c = NULL;
         for (size_t k = 0; k < p->n && name; k++)
@@ -304,8 +309,8 @@ static void load_state(struct agent_pod *p, int64_t now_ms)
         term_load(&c->last, json_object_get(j, "last"));
         snprintf(c->container_id, sizeof c->container_id,
                  "k1s-process://%s-%s-%d", p->uid, c->name, c->run_no);
-        snprintf(c->cg_rel, sizeof c->cg_rel, "%s/c-%s-%d", p->cg_rel,
-                 c->name, c->run_no);
+        snprintf(c->cg_rel, sizeof c->cg_rel, "%s/c-%s-%d", p->cg_rel, c->name,
+                 c->run_no);
         if (c->state == CS_RUNNING) {
             char run_dir[PATH_MAX];
             ctr_paths(p, c, c->run_no, run_dir, sizeof run_dir, NULL, 0);
@@ -337,8 +342,7 @@ static int add_ctrs(struct agent_pod *p, const json_t *list, bool init)
     const json_t *cj;
     size_t i;
 
-    json_array_foreach(list, i, cj)
-    {
+    json_array_foreach (list, i, cj) {
         struct ctr *c = &p->c[p->n];
         const char *name = json_string_value(json_object_get(cj, "name"));
         if (name == NULL || strlen(name) >= sizeof c->name ||
@@ -380,9 +384,8 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
     char path[PATH_MAX];
     int rv;
 
-    if (uid == NULL || name == NULL || strchr(uid, '/') ||
-        strstr(uid, "..") || strlen(uid) >= 128 || total == 0 ||
-        total > 64)
+    if (uid == NULL || name == NULL || strchr(uid, '/') || strstr(uid, "..") ||
+        strlen(uid) >= 128 || total == 0 || total > 64)
         return K1S_EINVALID;
     if (ns == NULL)
         ns = "default";
@@ -402,8 +405,8 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
     snprintf(p->key, sizeof p->key, "%s/%s", ns, name);
     agent_pod_ip(uid, p->ip, sizeof p->ip);
     snprintf(p->cg_rel, sizeof p->cg_rel, "pod-%s", uid);
-    if (snprintf(p->dir, sizeof p->dir, "%s/%s_%s_%s", env->pods_dir, ns,
-                 name, uid) >= (int)sizeof p->dir) {
+    if (snprintf(p->dir, sizeof p->dir, "%s/%s_%s_%s", env->pods_dir, ns, name,
+                 uid) >= (int)sizeof p->dir) {
         rv = K1S_EINVALID;
         goto err_after_alloc;
     }
@@ -417,8 +420,7 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
     snprintf(path, sizeof path, "%s/containers", p->dir);
     mkdir(path, 0700);
     for (size_t i = 0; i < p->n; i++) {
-        snprintf(path, sizeof path, "%s/containers/%s", p->dir,
-                 p->c[i].name);
+        snprintf(path, sizeof path, "%s/containers/%s", p->dir, p->c[i].name);
         mkdir(path, 0700);
     }
     snprintf(path, sizeof path, "%s/pod.json", p->dir);
@@ -454,8 +456,8 @@ void agent_pod_update(struct agent_pod *p, const json_t *pod)
 
 /* ------------------------------------------------------------ running */
 
-static void set_waiting(struct agent_pod *p, struct ctr *c,
-                        const char *reason, const char *msg)
+static void set_waiting(struct agent_pod *p, struct ctr *c, const char *reason,
+                        const char *msg)
 {
     if (c->state != CS_WAITING || strcmp(c->reason, reason) != 0 ||
         strcmp(c->message, msg ? msg : "") != 0)
@@ -473,10 +475,10 @@ static void probe_reset(struct probe_state *ps, int64_t start_ms,
     memset(&ps->run, 0, sizeof ps->run);
     ps->succ = ps->fail = 0;
     ps->passed = false;
-    ps->next_ms = start_ms +
-                  json_integer_value(json_object_get(ps->spec,
-                                                     "initialDelaySeconds")) *
-                      t->second_ms;
+    ps->next_ms =
+        start_ms +
+        json_integer_value(json_object_get(ps->spec, "initialDelaySeconds")) *
+            t->second_ms;
 }
 
 /* Starts run number c->run_no + 1 (or the first). */
@@ -516,8 +518,7 @@ static void start_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
         }
         p->volumes_ready = true;
     }
-    rv = agent_env_build(env, p->obj, c->spec, p->dir, &envp, err,
-                         sizeof err);
+    rv = agent_env_build(env, p->obj, c->spec, p->dir, &envp, err, sizeof err);
     if (rv == 0)
         rv = agent_mounts_build(p->obj, c->spec, p->dir, &mounts, &n_mounts,
                                 err, sizeof err);
@@ -526,16 +527,16 @@ static void start_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
         c->next_start_ms = now_ms + env->timing->backoff_base_ms;
         goto out;
     }
-    argv = calloc(json_array_size(cmd) + json_array_size(args) + 1,
-                  sizeof *argv);
+    argv =
+        calloc(json_array_size(cmd) + json_array_size(args) + 1, sizeof *argv);
     if (argv == NULL)
         goto out;
-    json_array_foreach(cmd, i, a) argv[ac++] =
-        agent_env_expand(json_string_value(a) ? json_string_value(a) : "",
-                         envp);
-    json_array_foreach(args, i, a) argv[ac++] =
-        agent_env_expand(json_string_value(a) ? json_string_value(a) : "",
-                         envp);
+    json_array_foreach (cmd, i, a)
+        argv[ac++] = agent_env_expand(
+            json_string_value(a) ? json_string_value(a) : "", envp);
+    json_array_foreach (args, i, a)
+        argv[ac++] = agent_env_expand(
+            json_string_value(a) ? json_string_value(a) : "", envp);
     for (i = 0; i < ac; i++)
         if (argv[i] == NULL)
             goto out;
@@ -554,8 +555,8 @@ static void start_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
         int64_t cpu = limit_of(c->spec, "cpu");
         agent_cgroup_create(&env->caps->cg, p->cg_rel, 0, 0);
         if (agent_cgroup_create(&env->caps->cg, c->cg_rel, mem, cpu) != 0)
-            log_warn("agent: %s/%s: cannot set up cgroup %s", p->key,
-                     c->name, c->cg_rel);
+            log_warn("agent: %s/%s: cannot set up cgroup %s", p->key, c->name,
+                     c->cg_rel);
     }
     memset(&rs, 0, sizeof rs);
     rs.argv = argv;
@@ -570,8 +571,8 @@ static void start_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
     c->run_no = run_no;
     c->has_run = true;
     rv = agent_run_start(env->caps, &rs, &c->run, err, sizeof err);
-    snprintf(c->container_id, sizeof c->container_id,
-             "k1s-process://%s-%s-%d", p->uid, c->name, run_no);
+    snprintf(c->container_id, sizeof c->container_id, "k1s-process://%s-%s-%d",
+             p->uid, c->name, run_no);
     if (rv != 0) {
         /* Never started: a terminated run, as Kubernetes reports it. */
         c->state = CS_TERMINATED;
@@ -724,8 +725,7 @@ static int64_t grace_ms(const struct agent_pod *p)
 /* Runs one probe if due; returns +1 on a verdict of success, -1 on a
  * verdict of failure, 0 otherwise. */
 static int probe_tick(struct agent_pod *p, struct ctr *c,
-                      struct probe_state *ps, char *const *envp,
-                      int64_t now_ms)
+                      struct probe_state *ps, char *const *envp, int64_t now_ms)
 {
     const struct agent_timing *t = p->env->timing;
     const json_t *s = ps->spec;
@@ -744,8 +744,8 @@ static int probe_tick(struct agent_pod *p, struct ctr *c,
         if (now_ms < ps->next_ms)
             return 0;
         ps->next_ms = now_ms + period;
-        if (agent_probe_start(&ps->run, s, c->spec, envp, p->ip,
-                              now_ms, timeout) != 0) {
+        if (agent_probe_start(&ps->run, s, c->spec, envp, p->ip, now_ms,
+                              timeout) != 0) {
             ps->run.kind = 0;
             r = AGENT_PROBE_FAILURE;
         } else {
@@ -783,9 +783,8 @@ static void probe_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
         return;
     /* Exec probes see the container's environment (an adopted run's is
      * built once, here). */
-    if (envp == NULL &&
-        agent_env_build(p->env, p->obj, c->spec, p->dir, &c->envp, err,
-                        sizeof err) == 0)
+    if (envp == NULL && agent_env_build(p->env, p->obj, c->spec, p->dir,
+                                        &c->envp, err, sizeof err) == 0)
         envp = c->envp;
     if (!c->started) {
         int v = probe_tick(p, c, &c->startup, envp, now_ms);
@@ -797,8 +796,8 @@ static void probe_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
                 c->ready = true;
             p->changed = true;
         } else if (v < 0) {
-            log_info("agent: %s/%s: startup probe failed, killing",
-                     p->key, c->name);
+            log_info("agent: %s/%s: startup probe failed, killing", p->key,
+                     c->name);
             kill_ctr(p, c, SIGTERM);
             c->kill_at_ms = now_ms + grace_ms(p);
         }
@@ -807,8 +806,8 @@ static void probe_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
     if (c->live.spec) {
         int v = probe_tick(p, c, &c->live, envp, now_ms);
         if (v < 0) {
-            log_info("agent: %s/%s: liveness probe failed, restarting",
-                     p->key, c->name);
+            log_info("agent: %s/%s: liveness probe failed, restarting", p->key,
+                     c->name);
             kill_ctr(p, c, SIGTERM);
             c->kill_at_ms = now_ms + grace_ms(p);
         }
@@ -849,8 +848,7 @@ static void sync_ctr_app(struct agent_pod *p, struct ctr *c, int64_t now_ms)
             kill_ctr(p, c, SIGKILL);
         else
             probe_ctr(p, c, now_ms);
-        if (now_ms - c->started_mono >= t->backoff_reset_ms &&
-            c->backoff_ms) {
+        if (now_ms - c->started_mono >= t->backoff_reset_ms && c->backoff_ms) {
             c->backoff_ms = 0;
             save_state(p);
         }
@@ -956,11 +954,10 @@ static json_t *time_json(int64_t ns)
 
 static json_t *term_status(const struct term_info *t)
 {
-    json_t *j = json_pack("{s:i,s:s,s:o,s:o,s:s}", "exitCode", t->exit_code,
-                          "reason", t->reason, "startedAt",
-                          time_json(t->started_ns), "finishedAt",
-                          time_json(t->finished_ns), "containerID",
-                          t->container_id);
+    json_t *j = json_pack(
+        "{s:i,s:s,s:o,s:o,s:s}", "exitCode", t->exit_code, "reason", t->reason,
+        "startedAt", time_json(t->started_ns), "finishedAt",
+        time_json(t->finished_ns), "containerID", t->container_id);
     if (t->signal)
         json_object_set_new(j, "signal", json_integer(t->signal));
     if (t->message[0])
@@ -975,12 +972,11 @@ static json_t *ctr_status(const struct agent_pod *p, const struct ctr *c)
     char image_id[600];
 
     (void)p;
-    snprintf(image_id, sizeof image_id, "k1s-process://%s",
-             image ? image : "");
+    snprintf(image_id, sizeof image_id, "k1s-process://%s", image ? image : "");
     if (c->state == CS_RUNNING) {
-        json_object_set_new(state, "running",
-                            json_pack("{s:o}", "startedAt",
-                                      time_json(c->started_ns)));
+        json_object_set_new(
+            state, "running",
+            json_pack("{s:o}", "startedAt", time_json(c->started_ns)));
     } else if (c->state == CS_TERMINATED) {
         struct term_info t;
         memset(&t, 0, sizeof t);
@@ -990,8 +986,7 @@ static json_t *ctr_status(const struct agent_pod *p, const struct ctr *c)
         snprintf(t.message, sizeof t.message, "%s", c->message);
         t.started_ns = c->started_ns;
         t.finished_ns = c->finished_ns;
-        snprintf(t.container_id, sizeof t.container_id, "%s",
-                 c->container_id);
+        snprintf(t.container_id, sizeof t.container_id, "%s", c->container_id);
         json_object_set_new(state, "terminated", term_status(&t));
     } else {
         json_t *w = json_pack("{s:s}", "reason", c->reason);
@@ -1001,19 +996,17 @@ static json_t *ctr_status(const struct agent_pod *p, const struct ctr *c)
     }
     json_object_set_new(st, "name", json_string(c->name));
     json_object_set_new(st, "state", state);
-    json_object_set_new(st, "lastState",
-                        c->last.set ? json_pack("{s:o}", "terminated",
-                                                term_status(&c->last))
-                                    : json_object());
+    json_object_set_new(
+        st, "lastState",
+        c->last.set ? json_pack("{s:o}", "terminated", term_status(&c->last))
+                    : json_object());
     json_object_set_new(st, "ready", json_boolean(c->ready));
     json_object_set_new(st, "restartCount", json_integer(c->restarts));
     json_object_set_new(st, "image", json_string(image ? image : ""));
     json_object_set_new(st, "imageID", json_string(image_id));
     if (c->has_run)
-        json_object_set_new(st, "containerID",
-                            json_string(c->container_id));
-    json_object_set_new(st, "started", json_boolean(c->running &&
-                                                    c->started));
+        json_object_set_new(st, "containerID", json_string(c->container_id));
+    json_object_set_new(st, "started", json_boolean(c->running && c->started));
     return st;
 }
 
@@ -1081,16 +1074,16 @@ json_t *agent_pod_status(struct agent_pod *p)
     set_cond(p, 2, all_ready && inited);
     set_cond(p, 3, all_ready && inited);
     for (int i = 0; i < 4; i++) {
-        json_t *c = json_pack("{s:s,s:s,s:n,s:o}", "type", types[i],
-                              "status", p->conds[i].status ? "True" : "False",
-                              "lastProbeTime", "lastTransitionTime",
-                              time_json(p->conds[i].since_ns));
+        json_t *c =
+            json_pack("{s:s,s:s,s:n,s:o}", "type", types[i], "status",
+                      p->conds[i].status ? "True" : "False", "lastProbeTime",
+                      "lastTransitionTime", time_json(p->conds[i].since_ns));
         if (!p->conds[i].status && (i == 2 || i == 3)) {
-            bool done = strcmp(phase, "Succeeded") == 0 ||
-                        strcmp(phase, "Failed") == 0;
-            json_object_set_new(c, "reason",
-                                json_string(done ? "PodCompleted"
-                                                 : "ContainersNotReady"));
+            bool done =
+                strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0;
+            json_object_set_new(
+                c, "reason",
+                json_string(done ? "PodCompleted" : "ContainersNotReady"));
         }
         if (!p->conds[i].status && i == 1)
             json_object_set_new(c, "reason",
@@ -1107,9 +1100,9 @@ json_t *agent_pod_status(struct agent_pod *p)
     json_object_set_new(st, "podIP", json_string(p->ip));
     json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", p->ip));
     json_object_set_new(st, "startTime", time_json(p->start_ns));
-    json_object_set_new(st, "qosClass",
-                        json_string(agent_qos_class(
-                            json_object_get(p->obj, "spec"))));
+    json_object_set_new(
+        st, "qosClass",
+        json_string(agent_qos_class(json_object_get(p->obj, "spec"))));
     json_object_set_new(st, "containerStatuses", cs);
     if (p->n_init)
         json_object_set_new(st, "initContainerStatuses", ics);

@@ -45,18 +45,15 @@ static int resolve_port(const json_t *port, const json_t *container)
         return (int)json_integer_value(port);
     if (!json_is_string(port))
         return -1;
-    json_array_foreach(json_object_get(container, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(container, "ports"), i, p) {
         const char *n = json_string_value(json_object_get(p, "name"));
         if (n && strcmp(n, json_string_value(port)) == 0)
-            return (int)json_integer_value(
-                json_object_get(p, "containerPort"));
+            return (int)json_integer_value(json_object_get(p, "containerPort"));
     }
     return atoi(json_string_value(port));
 }
 
-static int connect_start(struct agent_probe_run *p, const char *host,
-                         int port)
+static int connect_start(struct agent_probe_run *p, const char *host, int port)
 {
     struct sockaddr_in sa;
     int fd;
@@ -66,7 +63,8 @@ static int connect_start(struct agent_probe_run *p, const char *host,
     sa.sin_port = htons((uint16_t)port);
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
-    if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+    if (port <= 0 || port > 65535 ||
+        inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         return K1S_EINVAL;
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -98,7 +96,8 @@ int agent_probe_start(struct agent_probe_run *p, const json_t *probe,
 
         if (n == 0 || n > 64)
             return K1S_EINVAL;
-        json_array_foreach(cmd, i, a) argv[i] = (char *)json_string_value(a);
+        json_array_foreach (cmd, i, a)
+            argv[i] = (char *)json_string_value(a);
         argv[n] = NULL;
         for (i = 0; i < n; i++)
             if (argv[i] == NULL)
@@ -151,8 +150,7 @@ int agent_probe_start(struct agent_probe_run *p, const json_t *probe,
                      "User-Agent: kube-probe/1.32\r\nAccept: */*\r\n"
                      "Connection: close\r\n",
                      path && path[0] ? path : "/", hh, port);
-        json_array_foreach(json_object_get(h, "httpHeaders"), i, hdr)
-        {
+        json_array_foreach (json_object_get(h, "httpHeaders"), i, hdr) {
             const char *k = json_string_value(json_object_get(hdr, "name"));
             const char *v = json_string_value(json_object_get(hdr, "value"));
             if (k && v && n > 0 && (size_t)n < sizeof p->req)

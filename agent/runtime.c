@@ -52,7 +52,8 @@
 #endif
 
 #define SHIM_LINE_MAX 16384
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH                                                           \
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ------------------------------------------------------------ helpers
  * (async-signal-safe: used after fork) */
@@ -88,7 +89,8 @@ static char *s_timestamp(char *p, const struct timespec *ts)
     long long z = days + 719468, era = z / 146097;
     long long doe = z - era * 146097;
     long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long long y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long y = yoe + era * 400,
+              doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     long long mp = (5 * doy + 2) / 153;
     long long d = doy - (153 * mp + 2) / 5 + 1;
     long long m = mp < 10 ? mp + 3 : mp - 9;
@@ -128,8 +130,8 @@ static int s_write_all(int fd, const char *p, size_t n)
 }
 
 /* Writes `content` to dir/name atomically (name.tmp + rename). */
-static void s_write_file(const char *dir, const char *name,
-                         const char *content, size_t len)
+static void s_write_file(const char *dir, const char *name, const char *content,
+                         size_t len)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     size_t dl = s_len(dir), nl = s_len(name);
@@ -213,8 +215,7 @@ static void setup_mounts(const struct child_ctx *c, bool proc)
         return;
     mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
     if (proc)
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              NULL);
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     for (size_t i = 0; i < c->spec->n_mounts; i++) {
         const struct agent_mount *m = &c->spec->mounts[i];
         char dst[PATH_MAX];
@@ -238,10 +239,8 @@ static void setup_mounts(const struct child_ctx *c, bool proc)
         } else {
             s_mkdir_p(dst);
         }
-        if (mount(m->src, m->dst, NULL, MS_BIND | MS_REC, NULL) == 0 &&
-            m->ro)
-            mount(NULL, m->dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY,
-                  NULL);
+        if (mount(m->src, m->dst, NULL, MS_BIND | MS_REC, NULL) == 0 && m->ro)
+            mount(NULL, m->dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
     }
 }
 
@@ -287,8 +286,8 @@ static void init_forward(int sig)
  * none it has no handler for) and exits with the container's status. */
 static _Noreturn void run_init(const struct child_ctx *c)
 {
-    static const int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
-                              SIGUSR2};
+    static const int fwd[] = {SIGTERM, SIGINT,  SIGHUP,
+                              SIGQUIT, SIGUSR1, SIGUSR2};
     struct sigaction sa;
     sigset_t all, old;
     pid_t pid;
@@ -347,8 +346,7 @@ static void log_open(struct shim_log *l)
 {
     struct stat st;
     l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    l->size = (l->fd >= 0 && fstat(l->fd, &st) == 0) ? (size_t)st.st_size
-                                                      : 0;
+    l->size = (l->fd >= 0 && fstat(l->fd, &st) == 0) ? (size_t)st.st_size : 0;
 }
 
 static void log_line(struct shim_log *l, const char *stream, char tag,
@@ -516,8 +514,8 @@ static _Noreturn void run_shim(struct child_ctx *c, int ready_w)
             /* Orphans that escaped the group may hold the pipes: give
              * them a short grace to flush, then stop reading. */
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
-                    reaped_at > 2000)
+            if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - reaped_at >
+                2000)
                 break;
         }
     }
@@ -537,8 +535,10 @@ static _Noreturn void run_shim(struct child_ctx *c, int ready_w)
     *p++ = ' ';
     p = s_utoa(p, (unsigned long long)exec_errno, 1);
     *p++ = ' ';
-    p = s_utoa(p, (unsigned long long)now.tv_sec * 1000000000ULL +
-                      (unsigned long long)now.tv_nsec, 1);
+    p = s_utoa(p,
+               (unsigned long long)now.tv_sec * 1000000000ULL +
+                   (unsigned long long)now.tv_nsec,
+               1);
     *p++ = '\n';
     if (log.fd >= 0)
         fsync(log.fd);
@@ -575,8 +575,7 @@ static unsigned long long proc_start_time(pid_t pid)
     return v;
 }
 
-static int read_small(const char *dir, const char *name, char *buf,
-                      size_t len)
+static int read_small(const char *dir, const char *name, char *buf, size_t len)
 {
     char path[PATH_MAX];
     ssize_t n;
@@ -595,8 +594,8 @@ static int read_small(const char *dir, const char *name, char *buf,
     return 0;
 }
 
-int agent_run_lookup(const char *argv0, char *const *envp,
-                     const char *workdir, char *ret, size_t len)
+int agent_run_lookup(const char *argv0, char *const *envp, const char *workdir,
+                     char *ret, size_t len)
 {
     const char *path = DEFAULT_PATH, *p;
 
@@ -617,8 +616,8 @@ int agent_run_lookup(const char *argv0, char *const *envp,
         size_t n = end ? (size_t)(end - p) : strlen(p);
         struct stat st;
 
-        if (n > 0 && (int)snprintf(ret, len, "%.*s/%s", (int)n, p, argv0) <
-                         (int)len &&
+        if (n > 0 &&
+            (int)snprintf(ret, len, "%.*s/%s", (int)n, p, argv0) < (int)len &&
             stat(ret, &st) == 0 && S_ISREG(st.st_mode) &&
             access(ret, X_OK) == 0)
             return 0;
@@ -696,8 +695,9 @@ int agent_run_start(const struct agent_caps *caps,
     if (ret->pid <= 0) {
         kill(shim, SIGKILL);
         waitpid(shim, NULL, 0);
-        snprintf(err, errlen, "the runtime shim failed to start the "
-                              "container");
+        snprintf(err, errlen,
+                 "the runtime shim failed to start the "
+                 "container");
         return K1S_EINTERNAL;
     }
     snprintf(rec, sizeof rec, "%d %llu\n", (int)shim, ret->shim_start);

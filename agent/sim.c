@@ -50,7 +50,10 @@ struct sim {
     long reported;
 };
 
-static int64_t mono_ms(void) { return clock_mono_ns() / 1000000; }
+static int64_t mono_ms(void)
+{
+    return clock_mono_ns() / 1000000;
+}
 
 static void pause_ms(struct sim *s, int ms)
 {
@@ -65,8 +68,7 @@ static bool ours(struct sim *s, const char *node)
     char *end;
     long i;
 
-    if (node == NULL || strncmp(node, s->prefix, pl) != 0 ||
-        node[pl] != '-')
+    if (node == NULL || strncmp(node, s->prefix, pl) != 0 || node[pl] != '-')
         return false;
     i = strtol(node + pl + 1, &end, 10);
     return *end == '\0' && i >= 0 && i < s->n;
@@ -80,8 +82,7 @@ static bool reported(const json_t *pod)
 
     if (phase == NULL || strcmp(phase, "Running") != 0)
         return false;
-    json_array_foreach(json_object_get(st, "conditions"), i, c)
-    {
+    json_array_foreach (json_object_get(st, "conditions"), i, c) {
         const char *t = json_string_value(json_object_get(c, "type"));
         const char *v = json_string_value(json_object_get(c, "status"));
         if (t && v && strcmp(t, "Ready") == 0)
@@ -101,17 +102,15 @@ static void consider(struct sim *s, const json_t *pod)
 
     if (!ours(s, json_string_value(json_object_get(spec, "nodeName"))))
         return;
-    if (!del && (reported(pod) ||
-                 (phase && (strcmp(phase, "Succeeded") == 0 ||
-                            strcmp(phase, "Failed") == 0))))
+    if (!del && (reported(pod) || (phase && (strcmp(phase, "Succeeded") == 0 ||
+                                             strcmp(phase, "Failed") == 0))))
         return;
     j = calloc(1, sizeof *j);
     if (j == NULL)
         return;
     j->del = del;
-    j->pod = json_pack("{s:O,s:O,s:O,s:O}", "name",
-                       json_object_get(md, "name"), "namespace",
-                       json_object_get(md, "namespace"), "uid",
+    j->pod = json_pack("{s:O,s:O,s:O,s:O}", "name", json_object_get(md, "name"),
+                       "namespace", json_object_get(md, "namespace"), "uid",
                        json_object_get(md, "uid"), "containers",
                        json_object_get(spec, "containers"));
     pthread_mutex_lock(&s->lock);
@@ -148,12 +147,10 @@ static json_t *running_status(const json_t *p)
              (h & 253) + 1);
     clock_rfc3339(clock_real_ns(), ts, sizeof ts);
     for (int k = 0; k < 4; k++)
-        json_array_append_new(conds,
-                              json_pack("{s:s,s:s,s:s}", "type", types[k],
-                                        "status", "True",
-                                        "lastTransitionTime", ts));
-    json_array_foreach(json_object_get(p, "containers"), i, c)
-    {
+        json_array_append_new(conds, json_pack("{s:s,s:s,s:s}", "type",
+                                               types[k], "status", "True",
+                                               "lastTransitionTime", ts));
+    json_array_foreach (json_object_get(p, "containers"), i, c) {
         const char *img = json_string_value(json_object_get(c, "image"));
         char iid[300], cid[300];
         snprintf(iid, sizeof iid, "k1s-sim://%s", img ? img : "");
@@ -162,13 +159,13 @@ static json_t *running_status(const json_t *p)
             cs, json_pack("{s:O,s:s,s:s,s:s,s:b,s:b,s:i,s:{s:{s:s}},s:{}}",
                           "name", json_object_get(c, "name"), "image",
                           img ? img : "", "imageID", iid, "containerID", cid,
-                          "ready", 1, "started", 1, "restartCount", 0,
-                          "state", "running", "startedAt", ts, "lastState"));
+                          "ready", 1, "started", 1, "restartCount", 0, "state",
+                          "running", "startedAt", ts, "lastState"));
     }
     return json_pack("{s:s,s:o,s:o,s:s,s:[{s:s}],s:s,s:[{s:s}],s:s,s:s}",
                      "phase", "Running", "conditions", conds,
-                     "containerStatuses", cs, "podIP", ip, "podIPs", "ip",
-                     ip, "hostIP", "127.0.0.1", "hostIPs", "ip", "127.0.0.1",
+                     "containerStatuses", cs, "podIP", ip, "podIPs", "ip", ip,
+                     "hostIP", "127.0.0.1", "hostIPs", "ip", "127.0.0.1",
                      "startTime", ts, "qosClass", "BestEffort");
 }
 
@@ -241,8 +238,8 @@ static bool on_event(const json_t *ev, void *arg)
     struct wstate *w = arg;
     const char *type = json_string_value(json_object_get(ev, "type"));
     const json_t *obj = json_object_get(ev, "object");
-    const char *rv = json_string_value(json_object_get(
-        json_object_get(obj, "metadata"), "resourceVersion"));
+    const char *rv = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 
     if (type == NULL || strcmp(type, "ERROR") == 0) {
         w->expired = true;
@@ -282,19 +279,19 @@ static void *watch_main(void *arg)
                 json_decref(list);
                 break;
             }
-            json_array_foreach(json_object_get(list, "items"), i, it)
+            json_array_foreach (json_object_get(list, "items"), i, it)
                 consider(s, it);
-            c = json_string_value(json_object_get(
-                json_object_get(list, "metadata"), "continue"));
+            c = json_string_value(
+                json_object_get(json_object_get(list, "metadata"), "continue"));
             if (page == 0 || !(c && c[0]))
-                snprintf(w.rv, sizeof w.rv, "%s",
-                         json_string_value(json_object_get(
-                             json_object_get(list, "metadata"),
-                             "resourceVersion"))
-                             ? json_string_value(json_object_get(
-                                   json_object_get(list, "metadata"),
-                                   "resourceVersion"))
-                             : "0");
+                snprintf(
+                    w.rv, sizeof w.rv, "%s",
+                    json_string_value(json_object_get(
+                        json_object_get(list, "metadata"), "resourceVersion"))
+                        ? json_string_value(
+                              json_object_get(json_object_get(list, "metadata"),
+                                              "resourceVersion"))
+                        : "0");
             snprintf(cont, sizeof cont, "%s", c ? c : "");
             json_decref(list);
             rv = 0;
@@ -352,9 +349,8 @@ static void *beat_main(void *arg)
         for (int i = 0; i < s->n && !s->stop; i++) {
             node_desc(s, i, name, sizeof name, &d);
             agent_lease_renew(&h, name);
-            if (status &&
-                agent_node_post_status(&h, &d, err, sizeof err) ==
-                    K1S_ENOTFOUND)
+            if (status && agent_node_post_status(&h, &d, err, sizeof err) ==
+                              K1S_ENOTFOUND)
                 agent_node_register(&h, &d, err, sizeof err);
         }
         if (status)
@@ -362,8 +358,8 @@ static void *beat_main(void *arg)
         {
             int64_t took = mono_ms() - start;
             if (took > 10000)
-                log_warn("sim: renewing %d leases took %lld ms (> 10 s)",
-                         s->n, (long long)took);
+                log_warn("sim: renewing %d leases took %lld ms (> 10 s)", s->n,
+                         (long long)took);
             else
                 pause_ms(s, (int)(10000 - took));
         }
@@ -372,8 +368,7 @@ static void *beat_main(void *arg)
     return NULL;
 }
 
-int agent_sim_main(const struct agent_config *cfg, int n,
-                   const sigset_t *sigs)
+int agent_sim_main(const struct agent_config *cfg, int n, const sigset_t *sigs)
 {
     struct sim *s = calloc(1, sizeof *s);
     struct agent_http h;
@@ -391,12 +386,11 @@ int agent_sim_main(const struct agent_config *cfg, int n,
     pthread_cond_init(&s->cond, NULL);
     agent_http_global_init();
     agent_http_init(&h, cfg->server_url, cfg->token);
-    while (agent_server_version(&h, s->kube_version,
-                                sizeof s->kube_version) != 0) {
+    while (agent_server_version(&h, s->kube_version, sizeof s->kube_version) !=
+           0) {
         struct timespec sec = {1, 0};
         siginfo_t si;
-        log_warn("sim: API server %s not answering; retrying",
-                 cfg->server_url);
+        log_warn("sim: API server %s not answering; retrying", cfg->server_url);
         if (sigtimedwait(sigs, &si, &sec) > 0) {
             agent_http_close(&h);
             free(s);

@@ -102,9 +102,15 @@ static int teardown(void **state)
 
 /* ------------------------------------------------------------ Helpers */
 
-static int64_t now_ms(void) { return clock_mono_ns() / 1000000; }
+static int64_t now_ms(void)
+{
+    return clock_mono_ns() / 1000000;
+}
 
-static void nap(int ms) { poll(NULL, 0, ms); }
+static void nap(int ms)
+{
+    poll(NULL, 0, ms);
+}
 
 static json_t *make_pod(const char *name, const char *yamlish_json)
 {
@@ -116,10 +122,10 @@ static json_t *make_pod(const char *name, const char *yamlish_json)
         fail_msg("bad test json: %s: %s", e.text, yamlish_json);
     snprintf(uid, sizeof uid, "uid-%s-%lld", name,
              (long long)(clock_mono_ns() % 1000000007));
-    pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:{s:s}},s:o}", "apiVersion",
-                    "v1", "kind", "Pod", "metadata", "name", name,
-                    "namespace", "default", "uid", uid, "labels", "app",
-                    "unit", "spec", spec);
+    pod =
+        json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:{s:s}},s:o}", "apiVersion", "v1",
+                  "kind", "Pod", "metadata", "name", name, "namespace",
+                  "default", "uid", uid, "labels", "app", "unit", "spec", spec);
     json_object_set_new(spec, "nodeName", json_string("unit-node"));
     return pod;
 }
@@ -168,9 +174,8 @@ static bool phase_is(const json_t *st, const void *arg)
 
 static bool restarts_at_least(const json_t *st, const void *arg)
 {
-    return json_integer_value(json_object_get(cstatus(st, 0),
-                                              "restartCount")) >=
-           *(const int *)arg;
+    return json_integer_value(json_object_get(
+               cstatus(st, 0), "restartCount")) >= *(const int *)arg;
 }
 
 static bool ready(const json_t *st, const void *arg)
@@ -272,8 +277,8 @@ static char *read_all(const char *path)
 static void run_reports_exit_code_and_logs_both_streams(void **state)
 {
     struct fixture *f = *state;
-    char *argv[] = {W("sh"), W("-c"), W("echo out-line; echo err-line >&2; exit 3"),
-                    NULL};
+    char *argv[] = {W("sh"), W("-c"),
+                    W("echo out-line; echo err-line >&2; exit 3"), NULL};
     char *envp[] = {W("PATH=/usr/bin:/bin"), NULL};
     char run_dir[PATH_MAX], log[PATH_MAX], err[256];
     struct agent_run_spec rs = {0};
@@ -372,7 +377,7 @@ static void log_rotates_at_the_cap_and_tail_reads_across(void **state)
     struct fixture *f = *state;
     char *argv[] = {W("sh"), W("-c"),
                     W("i=0; while [ $i -lt 2000 ]; do echo line-$i; "
-                    "i=$((i+1)); done"),
+                      "i=$((i+1)); done"),
                     NULL};
     char *envp[] = {W("PATH=/usr/bin:/bin"), NULL};
     char run_dir[PATH_MAX], log[PATH_MAX], old[PATH_MAX], err[256];
@@ -416,10 +421,10 @@ static void log_rotates_at_the_cap_and_tail_reads_across(void **state)
 static void pod_runs_to_completion_with_restart_never(void **state)
 {
     struct fixture *f = *state;
-    json_t *pod = make_pod("done",
-                           "{\"restartPolicy\":\"Never\",\"containers\":"
-                           "[{\"name\":\"c\",\"image\":\"busybox\","
-                           "\"command\":[\"sh\",\"-c\",\"exit 0\"]}]}");
+    json_t *pod =
+        make_pod("done", "{\"restartPolicy\":\"Never\",\"containers\":"
+                         "[{\"name\":\"c\",\"image\":\"busybox\","
+                         "\"command\":[\"sh\",\"-c\",\"exit 0\"]}]}");
     struct agent_pod *p;
     json_t *st;
 
@@ -440,10 +445,10 @@ static void pod_runs_to_completion_with_restart_never(void **state)
 static void crashing_container_backs_off_with_growing_delays(void **state)
 {
     struct fixture *f = *state;
-    json_t *pod = make_pod("crash",
-                           "{\"containers\":[{\"name\":\"c\",\"image\":"
-                           "\"busybox\",\"command\":[\"sh\",\"-c\","
-                           "\"exit 1\"]}]}");
+    json_t *pod =
+        make_pod("crash", "{\"containers\":[{\"name\":\"c\",\"image\":"
+                          "\"busybox\",\"command\":[\"sh\",\"-c\","
+                          "\"exit 1\"]}]}");
     struct agent_pod *p;
     json_t *st;
     int64_t t[5];
@@ -472,12 +477,12 @@ static void crashing_container_backs_off_with_growing_delays(void **state)
     assert_true(t[4] - t[3] >= 380);
     st = run_until(p, waiting_is, "CrashLoopBackOff", 5000);
     assert_non_null(st);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(json_object_get(cstatus(st, 0),
-                                                         "lastState"),
-                                         "terminated"),
-                         "exitCode")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(cstatus(st, 0), "lastState"),
+                            "terminated"),
+            "exitCode")),
+        1);
     assert_string_equal(json_string_value(json_object_get(st, "phase")),
                         "Running");
     json_decref(st);
@@ -529,12 +534,10 @@ static void init_containers_run_in_order_before_the_app(void **state)
     assert_int_equal(agent_pod_create(&f->env, pod, &p), 0);
     st = run_until(p, phase_is, "Succeeded", 10000);
     assert_non_null(st);
-    assert_int_equal(json_array_size(
-                         json_object_get(st, "initContainerStatuses")),
-                     2);
+    assert_int_equal(
+        json_array_size(json_object_get(st, "initContainerStatuses")), 2);
     json_decref(st);
-    if (asprintf(&log_path, "%s/default_init_%s/containers/app/0.log",
-                 f->pods,
+    if (asprintf(&log_path, "%s/default_init_%s/containers/app/0.log", f->pods,
                  json_string_value(json_object_get(
                      json_object_get(pod, "metadata"), "uid"))) < 0)
         fail();
@@ -556,11 +559,11 @@ static void env_value_from_configmap_secret_and_fields(void **state)
     char *log_path, *content;
 
     json_object_set_new(f->objects, "configmaps/default/cfg",
-                        json_pack("{s:{s:s,s:s}}", "data", "GREETING",
-                                  "hello", "file.txt", "from-volume"));
-    json_object_set_new(f->objects, "secrets/default/sec",
-                        json_pack("{s:{s:s}}", "data", "PASSWORD",
-                                  "czNjcjN0")); /* s3cr3t */
+                        json_pack("{s:{s:s,s:s}}", "data", "GREETING", "hello",
+                                  "file.txt", "from-volume"));
+    json_object_set_new(
+        f->objects, "secrets/default/sec",
+        json_pack("{s:{s:s}}", "data", "PASSWORD", "czNjcjN0")); /* s3cr3t */
     pod = make_pod(
         "envpod",
         "{\"restartPolicy\":\"Never\",\"volumes\":[{\"name\":\"cfg\","
@@ -578,8 +581,7 @@ static void env_value_from_configmap_secret_and_fields(void **state)
     st = run_until(p, phase_is, "Succeeded", 10000);
     assert_non_null(st);
     json_decref(st);
-    if (asprintf(&log_path, "%s/default_envpod_%s/containers/c/0.log",
-                 f->pods,
+    if (asprintf(&log_path, "%s/default_envpod_%s/containers/c/0.log", f->pods,
                  json_string_value(json_object_get(
                      json_object_get(pod, "metadata"), "uid"))) < 0)
         fail();
@@ -608,12 +610,12 @@ static void missing_configmap_is_a_config_error(void **state)
     assert_int_equal(agent_pod_create(&f->env, pod, &p), 0);
     st = run_until(p, waiting_is, "CreateContainerConfigError", 5000);
     assert_non_null(st);
-    assert_non_null(strstr(
-        json_string_value(json_object_get(
-            json_object_get(json_object_get(cstatus(st, 0), "state"),
-                            "waiting"),
-            "message")),
-        "configmap \"absent\" not found"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(
+                   json_object_get(json_object_get(cstatus(st, 0), "state"),
+                                   "waiting"),
+                   "message")),
+               "configmap \"absent\" not found"));
     json_decref(st);
     agent_pod_destroy(p, true);
     json_decref(pod);
@@ -649,8 +651,7 @@ static void readiness_http_probe_against_a_real_server(void **state)
         const json_t *c;
         size_t i;
         bool r = false;
-        json_array_foreach(json_object_get(st, "conditions"), i, c)
-        {
+        json_array_foreach (json_object_get(st, "conditions"), i, c) {
             if (strcmp(json_string_value(json_object_get(c, "type")),
                        "Ready") == 0)
                 r = strcmp(json_string_value(json_object_get(c, "status")),
@@ -785,12 +786,12 @@ static void process_killed_from_outside_is_restarted(void **state)
     free(rec);
     st = run_until(p, restarts_at_least, &want, 10000);
     assert_non_null(st);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(json_object_get(cstatus(st, 0),
-                                                         "lastState"),
-                                         "terminated"),
-                         "exitCode")),
-                     137);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(cstatus(st, 0), "lastState"),
+                            "terminated"),
+            "exitCode")),
+        137);
     json_decref(st);
     st = run_until(p, running, NULL, 10000);
     assert_non_null(st);
@@ -807,10 +808,10 @@ static void process_killed_from_outside_is_restarted(void **state)
 static void restarted_agent_adopts_running_containers(void **state)
 {
     struct fixture *f = *state;
-    json_t *pod = make_pod(
-        "adopt", "{\"terminationGracePeriodSeconds\":0,\"containers\":"
-                 "[{\"name\":\"c\",\"image\":\"x\",\"command\":"
-                 "[\"sleep\",\"976.5\"]}]}");
+    json_t *pod =
+        make_pod("adopt", "{\"terminationGracePeriodSeconds\":0,\"containers\":"
+                          "[{\"name\":\"c\",\"image\":\"x\",\"command\":"
+                          "[\"sleep\",\"976.5\"]}]}");
     struct agent_pod *p;
     json_t *st;
     const char *started;
@@ -830,9 +831,8 @@ static void restarted_agent_adopts_running_containers(void **state)
     assert_int_equal(agent_pod_create(&f->env, pod, &p), 0);
     st = run_until(p, running, NULL, 2000);
     assert_non_null(st);
-    assert_int_equal(json_integer_value(json_object_get(cstatus(st, 0),
-                                                        "restartCount")),
-                     0);
+    assert_int_equal(
+        json_integer_value(json_object_get(cstatus(st, 0), "restartCount")), 0);
     assert_string_equal(
         json_string_value(json_object_get(
             json_object_get(json_object_get(cstatus(st, 0), "state"),
@@ -1005,10 +1005,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             pod_runs_to_completion_with_restart_never, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            crashing_container_backs_off_with_growing_delays, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(
-            container_without_command_explains_why, setup, teardown),
+            crashing_container_backs_off_with_growing_delays, setup, teardown),
+        cmocka_unit_test_setup_teardown(container_without_command_explains_why,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             init_containers_run_in_order_before_the_app, setup, teardown),
         cmocka_unit_test_setup_teardown(
@@ -1017,12 +1016,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             readiness_http_probe_against_a_real_server, setup, teardown),
-        cmocka_unit_test_setup_teardown(tcp_probe_fails_on_a_closed_port,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(tcp_probe_fails_on_a_closed_port, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             failing_exec_liveness_restarts_the_container, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            delete_sigterms_then_kills_within_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_sigterms_then_kills_within_grace,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             process_killed_from_outside_is_restarted, setup, teardown),
         cmocka_unit_test_setup_teardown(
@@ -1031,8 +1030,8 @@ int main(void)
             memory_limit_kills_and_reports_oomkilled, setup, teardown),
         cmocka_unit_test(quantities_and_qos),
         cmocka_unit_test(env_expansion_rules),
-        cmocka_unit_test_setup_teardown(
-            log_read_honours_since_tail_and_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(log_read_honours_since_tail_and_limit,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(bad_pods_are_refused_not_crashed_on,
                                         setup, teardown),
     };
@@ -1042,8 +1041,8 @@ int main(void)
     agent_caps_detect(&caps, node, caps_line, sizeof caps_line);
     printf("runtime capabilities: %s\n", caps_line);
     {
-        int rv = cmocka_run_group_tests_name("agent_runtime", tests, NULL,
-                                             NULL);
+        int rv =
+            cmocka_run_group_tests_name("agent_runtime", tests, NULL, NULL);
         /* The node's cgroup directory is ours to remove. */
         agent_cgroup_remove(&caps.cg, "");
         return rv;
