@@ -61,6 +61,7 @@ struct entry {
     bool dirty;
     bool gone;        /* deleted from the API */
     bool unconfirmed; /* adopted, not yet seen in a LIST */
+    bool inflight;    /* a status write is under way */
     int64_t retry_at;
 };
 
@@ -354,67 +355,86 @@ static void split_key(const char *key, char *ns, size_t nl, char *name,
     snprintf(name, nml, "%s", s ? s + 1 : key);
 }
 
-/* Writes every changed pod status, AGENT_HTTP_PARALLEL at a time, so the
- * server commits them together rather than one fsync after the other. */
+/* A status write under way: which pod, and what it sends. */
+struct pending {
+    char uid[128];
+    json_t *st;
+};
+
+static void status_done(void *tag, int status, void *arg)
+{
+    struct agent *a = arg;
+    struct pending *pd = tag;
+    struct entry *e = find(a, pd->uid);
+
+    if (e) {
+        e->inflight = false;
+        if (status == 200) {
+            log_debug("agent: status of %s written (%s)",
+                      agent_pod_key(e->pod),
+                      json_string_value(json_object_get(pd->st, "phase")));
+            json_decref(e->last_sent);
+            e->last_sent = json_incref(pd->st);
+        } else if (status == 404) {
+            e->dirty = false; /* gone: the watch says so soon */
+        } else {
+            e->dirty = true;
+            e->retry_at = mono_ms() + 1000;
+        }
+    }
+    json_decref(pd->st);
+    free(pd);
+}
+
+/* Starts a status write for every pod whose status changed, without
+ * waiting: writes proceed while other pods start, and several share the
+ * server's commits. A pod has at most one write under way. */
 static void push_statuses(struct agent *a, int64_t now)
 {
-    struct agent_http_req *reqs;
-    json_t **sts;
-    size_t *idx, n = 0;
-
-    reqs = calloc(a->n_pods + 1, sizeof *reqs);
-    sts = calloc(a->n_pods + 1, sizeof *sts);
-    idx = calloc(a->n_pods + 1, sizeof *idx);
-    if (reqs == NULL || sts == NULL || idx == NULL)
-        goto out;
     for (size_t i = 0; i < a->n_pods; i++) {
         struct entry *e = &a->pods[i];
+        struct agent_http_req r;
+        struct pending *pd;
         char ns[256], name[256];
         json_t *st;
+        int rv;
 
-        if (!e->dirty || e->gone || now < e->retry_at ||
+        if (!e->dirty || e->inflight || e->gone || now < e->retry_at ||
             agent_pod_terminated(e->pod))
             continue;
+        if (agent_http_async_busy(&a->sync_http) >= AGENT_HTTP_ASYNC_SLOTS)
+            return;
         st = agent_pod_status(e->pod);
         if (e->last_sent && json_equal(st, e->last_sent)) {
             json_decref(st);
             e->dirty = false;
             continue;
         }
-        split_key(agent_pod_key(e->pod), ns, sizeof ns, name, sizeof name);
-        reqs[n].method = "PATCH";
-        snprintf(reqs[n].path, sizeof reqs[n].path,
-                 "/api/v1/namespaces/%s/pods/%s/status", ns, name);
-        reqs[n].ctype = "application/merge-patch+json";
-        reqs[n].body = json_pack("{s:{s:s},s:O}", "metadata", "uid",
-                                 agent_pod_uid(e->pod), "status", st);
-        sts[n] = st;
-        idx[n] = i;
-        n++;
-    }
-    if (n > 0)
-        agent_http_multi(&a->sync_http, reqs, n, 5000);
-    for (size_t k = 0; k < n; k++) {
-        struct entry *e = &a->pods[idx[k]];
-        json_decref(reqs[k].body);
-        if (reqs[k].status == 200) {
-            log_debug("agent: status of %s written (%s)", agent_pod_key(e->pod),
-                      json_string_value(json_object_get(sts[k], "phase")));
-            json_decref(e->last_sent);
-            e->last_sent = sts[k];
-            e->dirty = false;
-            continue;
+        pd = calloc(1, sizeof *pd);
+        if (pd == NULL) {
+            json_decref(st);
+            return;
         }
-        json_decref(sts[k]);
-        if (reqs[k].status == 404)
-            e->dirty = false; /* gone: the watch says so soon */
-        else
-            e->retry_at = now + 1000;
+        snprintf(pd->uid, sizeof pd->uid, "%s", agent_pod_uid(e->pod));
+        pd->st = st;
+        split_key(agent_pod_key(e->pod), ns, sizeof ns, name, sizeof name);
+        memset(&r, 0, sizeof r);
+        r.method = "PATCH";
+        snprintf(r.path, sizeof r.path, "/api/v1/namespaces/%s/pods/%s/status",
+                 ns, name);
+        r.ctype = "application/merge-patch+json";
+        r.body = json_pack("{s:{s:s},s:O}", "metadata", "uid", pd->uid,
+                           "status", st);
+        rv = agent_http_async_start(&a->sync_http, &r, pd);
+        json_decref(r.body);
+        if (rv != 0) {
+            json_decref(pd->st);
+            free(pd);
+            return;
+        }
+        e->inflight = true;
+        e->dirty = false;
     }
-out:
-    free(reqs);
-    free(sts);
-    free(idx);
 }
 
 static void confirm_deletion(struct agent *a, struct entry *e)
@@ -493,11 +513,18 @@ static void *sync_main(void *arg)
             free(q);
             q = next;
         }
-        for (size_t i = 0; i < a->n_pods;) {
+        for (size_t i = 0, fresh = 0; i < a->n_pods;) {
             struct entry *e = &a->pods[i];
             int64_t w;
-            if (agent_pod_sync(e->pod, now))
+            if (agent_pod_sync(e->pod, now)) {
                 e->dirty = true;
+                /* During a burst of starts, begin the status writes every
+                 * few pods rather than after the whole burst. */
+                if (++fresh % 4 == 0) {
+                    agent_http_async_poll(&a->sync_http, status_done, a);
+                    push_statuses(a, now);
+                }
+            }
             if (agent_pod_terminated(e->pod)) {
                 if (now >= e->retry_at) {
                     size_t before = a->n_pods;
@@ -515,15 +542,17 @@ static void *sync_main(void *arg)
                 wake = e->retry_at;
             i++;
         }
+        agent_http_async_poll(&a->sync_http, status_done, a);
         push_statuses(a, now);
         {
-            struct pollfd pf = {.fd = a->wake[0], .events = POLLIN};
             int64_t t = wake - mono_ms();
             if (t < 5)
                 t = 5;
-            if (poll(&pf, 1, (int)t) > 0)
-                while (read(a->wake[0], drain, sizeof drain) > 0)
-                    ;
+            /* Wakes for an event, a status answer or the next pod wake. */
+            agent_http_async_wait(&a->sync_http, a->wake[0], (int)t);
+            while (read(a->wake[0], drain, sizeof drain) > 0)
+                ;
+            agent_http_async_poll(&a->sync_http, status_done, a);
         }
     }
     return NULL;

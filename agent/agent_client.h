@@ -13,12 +13,15 @@
 
 #include <stddef.h>
 
-#define AGENT_HTTP_PARALLEL 8
+#define AGENT_HTTP_ASYNC_SLOTS 16
 
 struct agent_http {
     void *curl;
-    void *multi; /* for agent_http_multi, made on first use */
-    void *pool[AGENT_HTTP_PARALLEL];
+    void *amulti; /* asynchronous requests */
+    void *aslot[AGENT_HTTP_ASYNC_SLOTS];
+    void *atag[AGENT_HTTP_ASYNC_SLOTS];
+    void *ahdrs[AGENT_HTTP_ASYNC_SLOTS];
+    int abusy;
     char base[512];
     char auth[1100];
     const volatile int *stop; /* non-zero aborts a transfer (may be NULL) */
@@ -42,18 +45,27 @@ typedef bool (*agent_watch_line_cb)(const json_t *event, void *arg);
 int agent_http_watch(struct agent_http *h, const char *path,
                      agent_watch_line_cb cb, void *arg);
 
-/* One of the requests agent_http_multi sends side by side. */
+/* A request for agent_http_async_start. */
 struct agent_http_req {
     const char *method;
     char path[1024];
     const char *ctype;
     json_t *body; /* borrowed */
-    int status;   /* out: HTTP status or K1S_E* */
 };
-/* Sends n requests, AGENT_HTTP_PARALLEL at a time, on kept-alive
- * connections (so the server can commit their writes together); answers'
- * bodies are dropped. Returns 0; each request's outcome is in ->status. */
-int agent_http_multi(struct agent_http *h, struct agent_http_req *reqs,
-                     size_t n, long timeout_ms);
+
+/* Asynchronous requests, driven by the owner thread's loop. Starts r
+ * (copied) unless every slot is busy (K1S_EBUSY); `tag` comes back with
+ * the answer. */
+int agent_http_async_start(struct agent_http *h, const struct agent_http_req *r,
+                           void *tag);
+/* Called for each finished request: its tag and HTTP status (or K1S_E*). */
+typedef void (*agent_http_done_cb)(void *tag, int status, void *arg);
+/* Advances the requests without blocking and reports finished ones. */
+void agent_http_async_poll(struct agent_http *h, agent_http_done_cb done,
+                           void *arg);
+/* Waits up to timeout_ms for network progress or `fd` readable. */
+void agent_http_async_wait(struct agent_http *h, int fd, int timeout_ms);
+/* Requests in flight. */
+int agent_http_async_busy(const struct agent_http *h);
 
 #endif

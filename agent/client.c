@@ -52,14 +52,19 @@ void agent_http_close(struct agent_http *h)
     if (h->curl)
         curl_easy_cleanup(h->curl);
     h->curl = NULL;
-    for (int i = 0; i < AGENT_HTTP_PARALLEL; i++) {
-        if (h->pool[i])
-            curl_easy_cleanup(h->pool[i]);
-        h->pool[i] = NULL;
+    for (int i = 0; i < AGENT_HTTP_ASYNC_SLOTS; i++) {
+        if (h->aslot[i]) {
+            if (h->atag[i])
+                curl_multi_remove_handle(h->amulti, h->aslot[i]);
+            curl_easy_cleanup(h->aslot[i]);
+        }
+        curl_slist_free_all(h->ahdrs[i]);
+        free(h->atag[i]);
+        h->aslot[i] = h->atag[i] = h->ahdrs[i] = NULL;
     }
-    if (h->multi)
-        curl_multi_cleanup(h->multi);
-    h->multi = NULL;
+    if (h->amulti)
+        curl_multi_cleanup(h->amulti);
+    h->amulti = NULL;
 }
 
 static size_t body_cb(char *p, size_t sz, size_t n, void *arg)
@@ -245,8 +250,6 @@ int agent_http_watch(struct agent_http *h, const char *path,
     return status == 200 ? 0 : K1S_EIO;
 }
 
-/* ------------------------------------------------------------ in parallel */
-
 static size_t discard_cb(char *p, size_t sz, size_t n, void *arg)
 {
     (void)p;
@@ -254,87 +257,104 @@ static size_t discard_cb(char *p, size_t sz, size_t n, void *arg)
     return sz * n;
 }
 
-int agent_http_multi(struct agent_http *h, struct agent_http_req *reqs,
-                     size_t n, long timeout_ms)
+/* ------------------------------------------------------------ async */
+
+int agent_http_async_start(struct agent_http *h, const struct agent_http_req *r,
+                           void *tag)
 {
-    CURLM *m;
-    CURL *easy[AGENT_HTTP_PARALLEL];
-    struct curl_slist *hdrs[AGENT_HTTP_PARALLEL];
-    char *data[AGENT_HTTP_PARALLEL];
-    char url[2048];
+    char url[2048], *data = NULL;
+    CURL *e;
+    int i;
 
-    if (h->multi == NULL) {
-        h->multi = curl_multi_init();
-        if (h->multi == NULL)
+    if (h->amulti == NULL) {
+        h->amulti = curl_multi_init();
+        if (h->amulti == NULL)
             return K1S_ENOMEM;
-        for (int i = 0; i < AGENT_HTTP_PARALLEL; i++)
-            h->pool[i] = curl_easy_init();
     }
-    m = h->multi;
-    for (size_t off = 0; off < n; off += AGENT_HTTP_PARALLEL) {
-        size_t k =
-            n - off < AGENT_HTTP_PARALLEL ? n - off : AGENT_HTTP_PARALLEL;
-        int running = 0;
-        int64_t end;
-        struct timespec ts;
-        CURLMsg *msg;
-        int left;
-
-        for (size_t i = 0; i < k; i++) {
-            struct agent_http_req *r = &reqs[off + i];
-            easy[i] = h->pool[i];
-            r->status = K1S_EUNAVAIL;
-            data[i] = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
-            hdrs[i] = headers(
-                h, r->body ? (r->ctype ? r->ctype : "application/json") : NULL);
-            snprintf(url, sizeof url, "%s%s", h->base, r->path);
-            curl_easy_reset(easy[i]);
-            curl_easy_setopt(easy[i], CURLOPT_URL, url);
-            curl_easy_setopt(easy[i], CURLOPT_CUSTOMREQUEST, r->method);
-            curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hdrs[i]);
-            curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
-            curl_easy_setopt(easy[i], CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-            curl_easy_setopt(easy[i], CURLOPT_TIMEOUT_MS, timeout_ms);
-            curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard_cb);
-            curl_easy_setopt(easy[i], CURLOPT_PRIVATE, r);
-            if (data[i]) {
-                curl_easy_setopt(easy[i], CURLOPT_POSTFIELDS, data[i]);
-                curl_easy_setopt(easy[i], CURLOPT_POSTFIELDSIZE,
-                                 (long)strlen(data[i]));
-            }
-            curl_multi_add_handle(m, easy[i]);
-        }
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        end = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
-        do {
-            curl_multi_perform(m, &running);
-            if (running == 0)
-                break;
-            curl_multi_poll(m, NULL, 0, 100, NULL);
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-        } while (!(h->stop && *h->stop) &&
-                 (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < end);
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            struct agent_http_req *r = NULL;
-            long status = 0;
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
-            if (r == NULL)
-                continue;
-            if (msg->data.result == CURLE_OK) {
-                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-                                  &status);
-                r->status = (int)status;
-            } else {
-                r->status = curl_err(msg->data.result);
-            }
-        }
-        for (size_t i = 0; i < k; i++) {
-            curl_multi_remove_handle(m, easy[i]);
-            curl_slist_free_all(hdrs[i]);
-            free(data[i]);
-        }
+    for (i = 0; i < AGENT_HTTP_ASYNC_SLOTS && h->atag[i]; i++)
+        ;
+    if (i == AGENT_HTTP_ASYNC_SLOTS)
+        return K1S_EBUSY;
+    if (h->aslot[i] == NULL && (h->aslot[i] = curl_easy_init()) == NULL)
+        return K1S_ENOMEM;
+    e = h->aslot[i];
+    if (snprintf(url, sizeof url, "%s%s", h->base, r->path) >= (int)sizeof url)
+        return K1S_EINVAL;
+    if (r->body && (data = json_dumps(r->body, JSON_COMPACT)) == NULL)
+        return K1S_ENOMEM;
+    curl_slist_free_all(h->ahdrs[i]);
+    h->ahdrs[i] =
+        headers(h, r->body ? (r->ctype ? r->ctype : "application/json") : NULL);
+    curl_easy_reset(e);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->ahdrs[i]);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, tag);
+    if (data) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(data));
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, data);
+        free(data);
     }
+    if (curl_multi_add_handle(h->amulti, e) != CURLM_OK)
+        return K1S_EIO;
+    h->atag[i] = tag;
+    h->abusy++;
     return 0;
+}
+
+void agent_http_async_poll(struct agent_http *h, agent_http_done_cb done,
+                           void *arg)
+{
+    CURLMsg *msg;
+    int running = 0, left;
+
+    if (h->amulti == NULL || h->abusy == 0)
+        return;
+    curl_multi_perform(h->amulti, &running);
+    while ((msg = curl_multi_info_read(h->amulti, &left)) != NULL) {
+        long status = 0;
+        int rv, i;
+        void *tag;
+
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        for (i = 0; i < AGENT_HTTP_ASYNC_SLOTS; i++)
+            if (h->aslot[i] == msg->easy_handle)
+                break;
+        if (i == AGENT_HTTP_ASYNC_SLOTS)
+            continue;
+        if (msg->data.result == CURLE_OK) {
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
+                              &status);
+            rv = (int)status;
+        } else {
+            rv = curl_err(msg->data.result);
+        }
+        curl_multi_remove_handle(h->amulti, h->aslot[i]);
+        tag = h->atag[i];
+        h->atag[i] = NULL;
+        h->abusy--;
+        done(tag, rv, arg);
+    }
+}
+
+void agent_http_async_wait(struct agent_http *h, int fd, int timeout_ms)
+{
+    struct curl_waitfd w = {.fd = fd, .events = CURL_WAIT_POLLIN};
+
+    if (h->amulti == NULL) {
+        h->amulti = curl_multi_init();
+        if (h->amulti == NULL)
+            return;
+    }
+    curl_multi_poll(h->amulti, &w, 1, timeout_ms, NULL);
+}
+
+int agent_http_async_busy(const struct agent_http *h)
+{
+    return h->abusy;
 }

@@ -129,7 +129,9 @@ static int s_write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Writes `content` to dir/name atomically (name.tmp + rename). */
+/* Writes `content` to dir/name atomically (name.tmp + rename). No fsync:
+ * the records matter to an agent restarting on a running machine; after a
+ * machine crash there are no processes left to describe. */
 static void s_write_file(const char *dir, const char *name, const char *content,
                          size_t len)
 {
@@ -148,7 +150,6 @@ static void s_write_file(const char *dir, const char *name, const char *content,
     if (fd < 0)
         return;
     s_write_all(fd, content, len);
-    fsync(fd);
     close(fd);
     rename(tmp, path);
 }
