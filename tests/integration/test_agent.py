@@ -146,7 +146,8 @@ class AgentTest(unittest.TestCase):
         p = self.srv.kubectl("get", "node", self.node, "-o", "json")
         if p.returncode != 0:
             return False
-        for c in json.loads(p.stdout)["status"].get("conditions", []):
+        for c in json.loads(p.stdout).get("status", {}).get("conditions",
+                                                           []):
             if c["type"] == "Ready":
                 return c["status"] == "True"
         return False
