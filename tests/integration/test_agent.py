@@ -451,7 +451,7 @@ class AgentFailover(unittest.TestCase):
         p = self.srv.kubectl("get", "nodes", "-o", "json")
         out = set()
         for n in json.loads(p.stdout)["items"] if p.returncode == 0 else []:
-            for c in n["status"].get("conditions", []):
+            for c in n.get("status", {}).get("conditions", []):
                 if c["type"] == "Ready" and c["status"] == "True":
                     out.add(n["metadata"]["name"])
         return out
