@@ -10,10 +10,12 @@
  *                running pods keep running while the API is away.
  *   agent-sync   owns every struct agent_pod: applies queued events,
  *                drives agent_pod_sync(), writes pod status with a merge
- *                patch of pods/<name>/status when it changed (retried
- *                until the server takes it), and when a terminating pod's
- *                processes are gone confirms the deletion with
- *                gracePeriodSeconds=0 and a uid precondition.
+ *                patch of pods/<name>/status when it changed (without
+ *                waiting: up to 16 writes in flight, answers handled by
+ *                the same loop; retried until the server takes it), and
+ *                when a terminating pod's processes are gone confirms
+ *                the deletion with gracePeriodSeconds=0 and a uid
+ *                precondition.
  *   agent-beat   registers the Node, renews the Lease every 10 s, posts
  *                node status every minute (re-registers a deleted Node).
  *   agent-logs   the log server (logsrv.c).
