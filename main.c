@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "apiserver/apiserver.h"
 #include "controllers/controllers.h"
 #include "kubectl-lite/kctl.h"
@@ -321,6 +322,7 @@ static int server_main(int argc, char **argv)
     struct ctrl_manager *ctrl = NULL;
     struct store_config scfg;
     struct store *store = NULL;
+    struct agent *agent = NULL;
     char err[512] = "";
     sigset_t sigs;
     int rv, sig = 0;
@@ -390,6 +392,26 @@ static int server_main(int argc, char **argv)
         sched_stop(sched);
         goto err_after_api;
     }
+    if (!o.disable_agent) {
+        /* The embedded node agent talks to this server over HTTP, as a
+         * remote one would. */
+        struct agent_config agcfg;
+        char url[300], agent_dir[PATH_MAX];
+        const char *host = strcmp(o.bind_address, "0.0.0.0") == 0
+                               ? "127.0.0.1"
+                               : o.bind_address;
+        snprintf(url, sizeof url, "http://%s:%d", host, api_server_port(api));
+        snprintf(agent_dir, sizeof agent_dir, "%s/agent", o.data_dir);
+        memset(&agcfg, 0, sizeof agcfg);
+        agcfg.server_url = url;
+        agcfg.node_name = o.node_name;
+        agcfg.data_dir = agent_dir;
+        rv = agent_start(&agcfg, &agent, err, sizeof err);
+        if (rv != 0) {
+            log_error("k1s: %s", err);
+            goto err_after_ctrl;
+        }
+    }
     api_server_set_ready(api, true);
     log_info("k1s: ready: serving on http://%s:%d (node %s, data %s, "
              "kubeconfig %s)",
@@ -399,6 +421,7 @@ static int server_main(int argc, char **argv)
     while (sigwait(&sigs, &sig) != 0)
         ;
     log_info("k1s: %s received, shutting down", strsignal(sig));
+    agent_stop(agent);
     ctrl_manager_stop(ctrl);
     sched_stop(sched);
     api_server_stop(api);
@@ -407,24 +430,14 @@ static int server_main(int argc, char **argv)
     log_info("k1s: stopped");
     return 0;
 
+err_after_ctrl:
+    ctrl_manager_stop(ctrl);
+    sched_stop(sched);
 err_after_api:
     api_server_destroy(api);
 err_after_store:
     store_close(store);
 err:
-    return 1;
-}
-
-static int agent_main(int argc, char **argv)
-{
-    if (argc > 1 &&
-        (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("Usage: k1s agent --server URL [--token T] [--node-name N] "
-               "[--data-dir D]\n");
-        return 0;
-    }
-    fprintf(stderr, "k1s agent: the node agent is not part of this build "
-                    "yet\n");
     return 1;
 }
 
