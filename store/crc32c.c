@@ -11,7 +11,9 @@
 
 static uint32_t crc_table[256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+#if defined(__x86_64__) && !defined(K1S_FUZZ)
 static int crc_hw;
+#endif
 
 static void crc_init(void)
 {
