@@ -702,8 +702,27 @@ static void do_update(struct api_ctx *c, bool status_only)
         api_resp_store_err(c, rv, c->name);
         return;
     }
-    api_update_from(c, body, old, old_rev, status_only, false);
-    json_decref(old);
+    /* Without a resourceVersion in the body the update is unconditional:
+     * like Kubernetes's GuaranteedUpdate it is retried on a fresh read when
+     * a concurrent write (a controller's status update) wins the race, so
+     * the client never sees a 409 it did not ask for. */
+    bool uncond = api_meta_str(body, "resourceVersion") == NULL;
+    for (int attempt = 0;; attempt++) {
+        json_t *try_body = uncond ? json_deep_copy(body) : json_incref(body);
+        bool retry = uncond && attempt < 8;
+        /* api_update_from takes ownership of try_body */
+        rv = api_update_from(c, try_body, old, old_rev, status_only, retry);
+        json_decref(old);
+        old = NULL;
+        if (rv != K1S_ECONFLICT || !retry)
+            break;
+        rv = api_load(c, c->name, &old, &old_rev);
+        if (rv != 0) {
+            api_resp_store_err(c, rv, c->name);
+            break;
+        }
+    }
+    json_decref(body);
 }
 
 enum api_include include_opt(struct api_ctx *c)

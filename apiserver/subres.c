@@ -138,8 +138,13 @@ static void do_scale(struct api_ctx *c)
         }
         const json_t *r = json_object_get(json_object_get(ns, "spec"),
                                           "replicas");
+        /* A resourceVersion precondition is one the client sent (in a PUT
+         * body or a merge/strategic patch), never the one the patched copy
+         * inherits from the stored object: otherwise a concurrent status
+         * write by a controller fails the PATCH with 409 where Kubernetes
+         * retries it (GuaranteedUpdate). */
         const char *want_rv = json_string_value(json_object_get(
-            json_object_get(ns, "metadata"), "resourceVersion"));
+            json_object_get(body, "metadata"), "resourceVersion"));
         if (!json_is_integer(r) || json_integer_value(r) < 0) {
             struct api_errs e;
             api_errs_init(&e);

@@ -256,6 +256,10 @@ class Api(unittest.TestCase):
         # spec change: generation bumped; uid and creationTimestamp kept
         d2["spec"]["replicas"] = 3
         d2["metadata"]["uid"] = "forged"
+        # Unconditional update: the deployment controller may have written
+        # status since the PATCH, and a stale resourceVersion is rightly a
+        # 409; this test is about generation, uid and creationTimestamp.
+        del d2["metadata"]["resourceVersion"]
         s, d3, _ = self.req("PUT", DEPS + "/md1", body=d2)
         self.assertEqual(s, 200)
         self.assertEqual(d3["metadata"]["generation"], 2)
