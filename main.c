@@ -361,6 +361,8 @@ static int server_main(int argc, char **argv)
     acfg.port = o.port;
     acfg.insecure_bind = o.insecure_bind;
     acfg.max_watches = o.max_watches;
+    acfg.default_not_ready_toleration_s = (int)o.toleration_s;
+    acfg.default_unreachable_toleration_s = (int)o.toleration_s;
     acfg.store = store;
     rv = api_server_create(&acfg, &api, err, sizeof err);
     if (rv != 0) {

@@ -235,6 +235,11 @@ bool api_is_dns1123_subdomain(const char *s);
 
 /* kind-specific hooks, registry rows point at them */
 void api_defaults_pod(json_t *obj);
+/* The DefaultTolerationSeconds admission step of a pod create: tolerations
+ * of the not-ready and unreachable NoExecute taints for the given seconds,
+ * each added only if the pod does not tolerate that taint already. */
+void api_admit_pod_tolerations(json_t *pod, int64_t not_ready_s,
+                               int64_t unreachable_s);
 void api_defaults_deployment(json_t *obj);
 void api_defaults_replicaset(json_t *obj);
 void api_defaults_daemonset(json_t *obj);

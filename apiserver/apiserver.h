@@ -26,6 +26,10 @@ struct api_config {
     int max_watches;          /* concurrent HTTP watches; 0 = 3000. More
                                  are refused with 429 TooManyRequests */
     struct store *store;      /* borrowed; outlives the server */
+    /* DefaultTolerationSeconds admission: seconds a new pod tolerates the
+     * not-ready / unreachable NoExecute taints; 0 = 300 as Kubernetes. */
+    int default_not_ready_toleration_s;
+    int default_unreachable_toleration_s;
 };
 
 /* Errors: K1S_EINVAL (bad address; a non-loopback address without

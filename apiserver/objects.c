@@ -463,6 +463,17 @@ void api_create(struct api_ctx *c, json_t *obj)
         json_object_del(obj, "status");
     if (c->res->defaults)
         c->res->defaults(obj);
+    if (strcmp(c->res->kind, "Pod") == 0) {
+        const struct api_config *cfg = &c->srv->cfg;
+        api_admit_pod_tolerations(
+            obj,
+            cfg->default_not_ready_toleration_s > 0
+                ? cfg->default_not_ready_toleration_s
+                : 300,
+            cfg->default_unreachable_toleration_s > 0
+                ? cfg->default_unreachable_toleration_s
+                : 300);
+    }
     if (validate(c, obj, NULL) != 0)
         goto out;
     name = api_meta_str(obj, "name");

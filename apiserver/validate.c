@@ -422,16 +422,6 @@ static void defaults_pod_spec(json_t *spec, bool is_template)
         set_default(spec, "priority", json_integer(0));
         set_default(spec, "preemptionPolicy",
                     json_string("PreemptLowerPriority"));
-        if (json_object_get(spec, "tolerations") == NULL)
-            json_object_set_new(
-                spec, "tolerations",
-                json_pack("[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}]",
-                          "key", "node.kubernetes.io/not-ready", "operator",
-                          "Exists", "effect", "NoExecute",
-                          "tolerationSeconds", 300, "key",
-                          "node.kubernetes.io/unreachable", "operator",
-                          "Exists", "effect", "NoExecute",
-                          "tolerationSeconds", 300));
     }
     json_array_foreach(json_object_get(spec, "containers"), i, c)
     {
@@ -442,6 +432,53 @@ static void defaults_pod_spec(json_t *spec, bool is_template)
     {
         if (json_is_object(c))
             defaults_container(c);
+    }
+}
+
+/* Does any toleration in `tols` tolerate NoExecute taints with `key`? */
+static bool tolerates_noexecute(const json_t *tols, const char *key)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tols, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "key"));
+        const char *eff = json_string_value(json_object_get(t, "effect"));
+        const char *op = json_string_value(json_object_get(t, "operator"));
+        bool key_ok = (k == NULL || *k == '\0')
+                          ? (op != NULL && strcmp(op, "Exists") == 0)
+                          : strcmp(k, key) == 0;
+        if (key_ok && (eff == NULL || *eff == '\0' ||
+                       strcmp(eff, "NoExecute") == 0))
+            return true;
+    }
+    return false;
+}
+
+void api_admit_pod_tolerations(json_t *pod, int64_t not_ready_s,
+                               int64_t unreachable_s)
+{
+    static const char *const keys[] = {"node.kubernetes.io/not-ready",
+                                       "node.kubernetes.io/unreachable"};
+    json_t *spec = json_object_get(pod, "spec");
+    json_t *tols;
+
+    if (!json_is_object(spec))
+        return;
+    tols = json_object_get(spec, "tolerations");
+    if (!json_is_array(tols)) {
+        tols = json_array();
+        json_object_set_new(spec, "tolerations", tols);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (tolerates_noexecute(tols, keys[i]))
+            continue;
+        json_array_append_new(
+            tols, json_pack("{s:s, s:s, s:s, s:I}", "key", keys[i],
+                            "operator", "Exists", "effect", "NoExecute",
+                            "tolerationSeconds",
+                            (json_int_t)(i == 0 ? not_ready_s
+                                                : unreachable_s)));
     }
 }
 
