@@ -372,8 +372,7 @@ static void status_done(void *tag, int status, void *arg)
     if (e) {
         e->inflight = false;
         if (status == 200) {
-            log_debug("agent: status of %s written (%s)",
-                      agent_pod_key(e->pod),
+            log_debug("agent: status of %s written (%s)", agent_pod_key(e->pod),
                       json_string_value(json_object_get(pd->st, "phase")));
             json_decref(e->last_sent);
             e->last_sent = json_incref(pd->st);

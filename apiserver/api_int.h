@@ -38,15 +38,15 @@ struct store;
 struct store_watch;
 
 /* --- limits -------------------------------------------------------------- */
-#define API_BODY_MAX (3u * 1024 * 1024)   /* as Kubernetes: 413 beyond */
-#define API_JSON_DEPTH_MAX 100            /* nesting of a request body */
-#define API_CONN_MAX 4000                 /* concurrent connections */
+#define API_BODY_MAX (3u * 1024 * 1024)      /* as Kubernetes: 413 beyond */
+#define API_JSON_DEPTH_MAX 100               /* nesting of a request body */
+#define API_CONN_MAX 4000                    /* concurrent connections */
 #define API_WATCH_OUT_MAX (4u * 1024 * 1024) /* bytes queued per watcher */
-#define API_WATCH_MAX 3000               /* HTTP watches (default) */
-#define API_WATCH_MAX_SECONDS 1800        /* longest watch without timeout */
-#define API_BOOKMARK_SECONDS 5            /* bookmark period when asked */
-#define API_LIST_MAX 100000               /* objects in one list answer */
-#define API_QUERY_MAX 64                  /* query parameters per request */
+#define API_WATCH_MAX 3000                   /* HTTP watches (default) */
+#define API_WATCH_MAX_SECONDS 1800           /* longest watch without timeout */
+#define API_BOOKMARK_SECONDS 5               /* bookmark period when asked */
+#define API_LIST_MAX 100000                  /* objects in one list answer */
+#define API_QUERY_MAX 64                     /* query parameters per request */
 
 /* --- the resource registry (registry.c) ------------------------------- */
 enum api_sub {
@@ -73,16 +73,15 @@ struct api_resource {
     const char *kind;
     bool namespaced;
     const char *short_names[3];
-    bool cat_all;             /* in the "all" category */
-    unsigned subresources;    /* enum api_sub bits */
-    unsigned flags;           /* enum api_rflag bits */
-    const char *const *fields; /* field selectors served (NULL-terminated) */
+    bool cat_all;                /* in the "all" category */
+    unsigned subresources;       /* enum api_sub bits */
+    unsigned flags;              /* enum api_rflag bits */
+    const char *const *fields;   /* field selectors served (NULL-terminated) */
     const char *const *top_keys; /* known top-level keys (strict decoding) */
     /* Fills defaults in place (obj is the whole object). */
     void (*defaults)(json_t *obj);
     /* Adds causes for what is wrong; old is NULL on create. */
-    void (*validate)(const json_t *obj, const json_t *old,
-                     struct api_errs *e);
+    void (*validate)(const json_t *obj, const json_t *old, struct api_errs *e);
     /* Table: fills columnDefinitions once, and one row's cells. */
     const struct api_table_def *table;
 };
@@ -101,9 +100,8 @@ struct api_table_def {
 extern const struct api_resource api_resources[];
 extern const size_t api_nresources;
 
-const struct api_resource *api_resource_find(const char *group,
-                                             const char *version,
-                                             const char *resource);
+const struct api_resource *
+api_resource_find(const char *group, const char *version, const char *resource);
 /* "deployments.apps", "pods": how messages name a resource. */
 void api_resource_qualified(const struct api_resource *res, char *out,
                             size_t len);
@@ -175,7 +173,7 @@ struct api_resp {
     json_t *json;      /* new reference, or NULL */
     char *text;        /* heap, or NULL */
     size_t text_len;
-    char warning[512]; /* a Warning header value, "" if none */
+    char warning[512];    /* a Warning header value, "" if none */
     char retry_after[16]; /* a Retry-After header value, "" if none */
     enum api_stream_kind stream_kind;
     struct api_watcher *watcher; /* API_STREAM_WATCH */
@@ -199,7 +197,8 @@ void api_dispatch(struct api_server *srv, struct api_req *r,
 json_t *api_status_new(int rv, const char *message, json_t *details);
 /* o becomes an error answer. */
 void api_resp_status(struct api_resp *o, int rv, json_t *details,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* NotFound / AlreadyExists / Conflict shaped as Kubernetes shapes them. */
 void api_resp_notfound(struct api_resp *o, const struct api_resource *res,
                        const char *name);
@@ -249,12 +248,10 @@ void api_defaults_service(json_t *obj);
 void api_defaults_secret(json_t *obj);
 void api_defaults_namespace(json_t *obj);
 void api_defaults_node(json_t *obj);
-void api_validate_pod(const json_t *obj, const json_t *old,
-                      struct api_errs *e);
+void api_validate_pod(const json_t *obj, const json_t *old, struct api_errs *e);
 void api_validate_workload(const json_t *obj, const json_t *old,
                            struct api_errs *e);
-void api_validate_job(const json_t *obj, const json_t *old,
-                      struct api_errs *e);
+void api_validate_job(const json_t *obj, const json_t *old, struct api_errs *e);
 void api_validate_service(const json_t *obj, const json_t *old,
                           struct api_errs *e);
 void api_validate_configmap(const json_t *obj, const json_t *old,
@@ -292,8 +289,8 @@ char *api_json_dump(const json_t *v, size_t *ret_len);
 /* Parses labelSelector / fieldSelector (either may be NULL or ""): *ls and
  * *fs are NULL when absent. K1S_EBADREQ with Kubernetes's message. */
 int api_sel_parse(const struct api_resource *res, const char *label,
-                  const char *field, void **ret_ls, void **ret_fs,
-                  char *errbuf, size_t errlen);
+                  const char *field, void **ret_ls, void **ret_fs, char *errbuf,
+                  size_t errlen);
 bool api_sel_match(const void *ls, const void *fs, const json_t *obj);
 /* The name a field selector pins (metadata.name=X), or NULL. */
 const char *api_sel_name(const void *fs);
@@ -311,14 +308,14 @@ void api_set_rv(json_t *obj, int64_t rev);
 struct api_watch_opts {
     const struct api_resource *res;
     char ns[256];
-    int64_t from_rev;       /* 0 = send the current state first */
-    bool initial_events;    /* rv absent or "0" */
+    int64_t from_rev;    /* 0 = send the current state first */
+    bool initial_events; /* rv absent or "0" */
     bool bookmarks;
     bool table;
     enum api_include include;
-    int64_t timeout_s;      /* 0 = server max */
-    void *lsel;             /* struct api_label_selector *, taken */
-    void *fsel;             /* struct api_field_selector *, taken */
+    int64_t timeout_s; /* 0 = server max */
+    void *lsel;        /* struct api_label_selector *, taken */
+    void *fsel;        /* struct api_field_selector *, taken */
 };
 
 typedef void (*api_watcher_wake_cb)(void *arg);
@@ -331,8 +328,7 @@ int api_watcher_create(struct api_server *srv, struct api_watch_opts *opts,
                        struct api_watcher **ret);
 /* Emits pending events (at most a batch) through emit. Returns 0, or 1
  * once the stream is over (emit was called for the last time). */
-typedef void (*api_watcher_emit_cb)(const char *type, json_t *obj,
-                                    void *arg);
+typedef void (*api_watcher_emit_cb)(const char *type, json_t *obj, void *arg);
 int api_watcher_pump(struct api_watcher *w, api_watcher_emit_cb emit,
                      void *arg);
 /* Makes the next pump end the stream (optionally with an ERROR Status). */
@@ -374,8 +370,8 @@ struct api_watcher {
 struct api_logstream;
 /* Connects to the node agent and starts streaming; the answer is a
  * stream (o->log) or an error Status. */
-void api_pod_log(struct api_server *srv, struct api_req *r,
-                 const json_t *pod, const json_t *node, struct api_resp *o);
+void api_pod_log(struct api_server *srv, struct api_req *r, const json_t *pod,
+                 const json_t *node, struct api_resp *o);
 /* Reads up to max bytes; 0 = nothing yet (would block, then waits up to
  * timeout_ms), -1 = end. */
 ssize_t api_logstream_read(struct api_logstream *l, char *buf, size_t max,

@@ -63,8 +63,7 @@ void api_server_destroy(struct api_server *srv);
 int api_call(struct api_server *srv, const char *method,
              const char *path /* may include ?query */,
              const char *content_type /* NULL = application/json */,
-             const json_t *body /* borrowed, may be NULL */,
-             json_t **ret_body);
+             const json_t *body /* borrowed, may be NULL */, json_t **ret_body);
 
 struct api_watch;
 /* type: "ADDED","MODIFIED","DELETED","BOOKMARK","ERROR"; object borrowed
@@ -73,15 +72,14 @@ struct api_watch;
  * api_watch_stop) cb is called exactly once more with type == NULL,
  * object == NULL — except after api_watch_stop returns, when it is never
  * called again. */
-typedef void (*api_watch_cb)(const char *type, const json_t *object,
-                             void *arg);
+typedef void (*api_watch_cb)(const char *type, const json_t *object, void *arg);
 
 /* Starts a watch on a list path with ?query (resourceVersion,
  * labelSelector, fieldSelector, allowWatchBookmarks). If it fails, cb is
  * never called; errors: K1S_ENOTFOUND (no such resource), K1S_EBADREQ (bad
  * selector), K1S_EGONE (resourceVersion compacted), K1S_ESHUTDOWN. */
-int api_watch_start(struct api_server *srv, const char *path,
-                    api_watch_cb cb, void *arg, struct api_watch **ret);
+int api_watch_start(struct api_server *srv, const char *path, api_watch_cb cb,
+                    void *arg, struct api_watch **ret);
 
 /* Stops the watch and joins its thread; cb is never called after this
  * returns. Must not be called from cb itself. NULL ok. */

@@ -28,8 +28,7 @@ static json_t *fields_of(const json_t *applied, int depth)
 
     if (depth > API_JSON_DEPTH_MAX)
         return f;
-    json_object_foreach((json_t *)applied, k, v)
-    {
+    json_object_foreach ((json_t *)applied, k, v) {
         snprintf(key, sizeof key, "f:%s", k);
         if (json_is_object(v) && json_object_size(v) > 0)
             json_object_set_new(f, key, fields_of(v, depth + 1));
@@ -48,8 +47,7 @@ static void prune(json_t *obj, const json_t *owned, const json_t *applied,
 
     if (!json_is_object(obj) || depth > API_JSON_DEPTH_MAX)
         return;
-    json_object_foreach((json_t *)owned, k, sub)
-    {
+    json_object_foreach ((json_t *)owned, k, sub) {
         const char *name = k + 2;
         json_t *a;
         if (strncmp(k, "f:", 2) != 0)
@@ -89,8 +87,7 @@ void api_ssa_merge(json_t *result, const json_t *live, const json_t *applied,
     json_object_del(json_object_get(cmp, "metadata"), "managedFields");
     json_object_del(json_object_get(cmp, "metadata"), "resourceVersion");
     owned = fields_of(cmp, 0);
-    json_array_foreach(entries, i, e)
-    {
+    json_array_foreach (entries, i, e) {
         if (is_entry_of(e, manager))
             prev = json_object_get(e, "fieldsV1");
     }
@@ -100,17 +97,16 @@ void api_ssa_merge(json_t *result, const json_t *live, const json_t *applied,
         json_object_set_new(meta, "managedFields", entries);
     } else {
         json_t *keep = json_array();
-        json_array_foreach(entries, i, e)
-        {
+        json_array_foreach (entries, i, e) {
             if (!is_entry_of(e, manager))
                 json_array_append(keep, e);
         }
         api_now(ts, sizeof ts);
         json_array_append_new(
-            keep, json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "manager",
-                            manager, "operation", "Apply", "apiVersion",
-                            api_version, "time", ts, "fieldsType",
-                            "FieldsV1", "fieldsV1", owned));
+            keep,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "manager", manager,
+                      "operation", "Apply", "apiVersion", api_version, "time",
+                      ts, "fieldsType", "FieldsV1", "fieldsV1", owned));
         json_object_set_new(meta, "managedFields", keep);
         json_decref(entries);
     }

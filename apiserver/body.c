@@ -57,9 +57,10 @@ int api_json_decode(const char *data, size_t len, json_t **ret, char *errbuf,
     }
     v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (v == NULL) {
-        snprintf(errbuf, errlen, "couldn't decode the request body as JSON: "
-                 "%s (line %d, column %d)", jerr.text, jerr.line,
-                 jerr.column);
+        snprintf(errbuf, errlen,
+                 "couldn't decode the request body as JSON: "
+                 "%s (line %d, column %d)",
+                 jerr.text, jerr.line, jerr.column);
         return K1S_EBADREQ;
     }
     *ret = v;

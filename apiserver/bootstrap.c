@@ -14,16 +14,15 @@
 
 int api_bootstrap(struct api_server *srv, char *errbuf, size_t errlen)
 {
-    static const char *const names[] = {"default", "kube-system",
-                                        "kube-public", "kube-node-lease"};
+    static const char *const names[] = {"default", "kube-system", "kube-public",
+                                        "kube-node-lease"};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1",
-                               "kind", "Namespace", "metadata", "name",
-                               names[i]);
+        json_t *ns =
+            json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
+                      "Namespace", "metadata", "name", names[i]);
         json_t *out = NULL;
-        int code = api_call(srv, "POST", "/api/v1/namespaces", NULL, ns,
-                            &out);
+        int code = api_call(srv, "POST", "/api/v1/namespaces", NULL, ns, &out);
         json_decref(ns);
         if (code != 201 && code != 409) {
             const char *msg =

@@ -120,8 +120,8 @@ static int status_to_err(int code)
     }
 }
 
-int api_watch_start(struct api_server *srv, const char *path,
-                    api_watch_cb cb, void *arg, struct api_watch **ret)
+int api_watch_start(struct api_server *srv, const char *path, api_watch_cb cb,
+                    void *arg, struct api_watch **ret)
 {
     struct api_watch *aw;
     struct api_req r;

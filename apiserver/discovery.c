@@ -27,9 +27,8 @@
 #include "apiserver/api_int.h"
 #include "lib/err.h"
 
-static const char *const verbs_all[] = {"create", "delete",
-                                        "deletecollection", "get",
-                                        "list",   "patch",
+static const char *const verbs_all[] = {"create", "delete", "deletecollection",
+                                        "get",    "list",   "patch",
                                         "update", "watch"};
 
 struct subdef {
@@ -40,7 +39,11 @@ struct subdef {
 };
 static const struct subdef subdefs[] = {
     {API_SUB_STATUS, "status", NULL, NULL, NULL, {"get", "patch", "update"}},
-    {API_SUB_SCALE, "scale", "autoscaling", "v1", "Scale",
+    {API_SUB_SCALE,
+     "scale",
+     "autoscaling",
+     "v1",
+     "Scale",
      {"get", "patch", "update"}},
     {API_SUB_BINDING, "binding", "", "v1", "Binding", {"create"}},
     {API_SUB_EVICTION, "eviction", "policy", "v1", "Eviction", {"create"}},
@@ -100,10 +103,10 @@ static json_t *resource_list(const char *group, const char *version)
         const struct api_resource *r = &api_resources[i];
         if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
             continue;
-        json_t *e = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name",
-                              r->resource, "singularName", r->singular,
-                              "namespaced", r->namespaced, "kind", r->kind,
-                              "verbs", str_array(verbs_all, 8));
+        json_t *e =
+            json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", r->resource,
+                      "singularName", r->singular, "namespaced", r->namespaced,
+                      "kind", r->kind, "verbs", str_array(verbs_all, 8));
         if (nshort(r))
             json_object_set_new(e, "shortNames",
                                 str_array(r->short_names, nshort(r)));
@@ -132,8 +135,7 @@ static json_t *resource_list(const char *group, const char *version)
         }
     }
     return json_pack("{s:s, s:s, s:s, s:o}", "kind", "APIResourceList",
-                     "apiVersion", "v1", "groupVersion", gv, "resources",
-                     res);
+                     "apiVersion", "v1", "groupVersion", gv, "resources", res);
 }
 
 static json_t *agg_resources(const char *group, const char *version)
@@ -145,11 +147,10 @@ static json_t *agg_resources(const char *group, const char *version)
         if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
             continue;
         json_t *e = json_pack(
-            "{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource",
-            r->resource, "responseKind", "group", r->group, "version",
-            r->version, "kind", r->kind, "scope",
-            r->namespaced ? "Namespaced" : "Cluster", "singularResource",
-            r->singular, "verbs", str_array(verbs_all, 8));
+            "{s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:o}", "resource", r->resource,
+            "responseKind", "group", r->group, "version", r->version, "kind",
+            r->kind, "scope", r->namespaced ? "Namespaced" : "Cluster",
+            "singularResource", r->singular, "verbs", str_array(verbs_all, 8));
         if (nshort(r))
             json_object_set_new(e, "shortNames",
                                 str_array(r->short_names, nshort(r)));
@@ -164,13 +165,12 @@ static json_t *agg_resources(const char *group, const char *version)
             while (nv < 3 && d->verbs[nv])
                 nv++;
             json_array_append_new(
-                subs,
-                json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
-                          d->name, "responseKind", "group",
-                          d->group ? d->group : r->group, "version",
-                          d->version ? d->version : r->version, "kind",
-                          d->kind ? d->kind : r->kind, "verbs",
-                          str_array(d->verbs, nv)));
+                subs, json_pack("{s:s, s:{s:s, s:s, s:s}, s:o}", "subresource",
+                                d->name, "responseKind", "group",
+                                d->group ? d->group : r->group, "version",
+                                d->version ? d->version : r->version, "kind",
+                                d->kind ? d->kind : r->kind, "verbs",
+                                str_array(d->verbs, nv)));
         }
         if (json_array_size(subs))
             json_object_set_new(e, "subresources", subs);
@@ -194,8 +194,7 @@ static char *agg_doc(bool core, const char *av)
         json_t *item = NULL;
         size_t idx;
         json_t *it;
-        json_array_foreach(items, idx, it)
-        {
+        json_array_foreach (items, idx, it) {
             if (strcmp(json_string_value(json_object_get(
                            json_object_get(it, "metadata"), "name")),
                        gvs[i].group) == 0)
@@ -208,14 +207,13 @@ static char *agg_doc(bool core, const char *av)
         }
         json_array_append_new(
             json_object_get(item, "versions"),
-            json_pack("{s:s, s:o, s:s}", "version", gvs[i].version,
-                      "resources",
-                      agg_resources(gvs[i].group, gvs[i].version),
-                      "freshness", "Current"));
+            json_pack("{s:s, s:o, s:s}", "version", gvs[i].version, "resources",
+                      agg_resources(gvs[i].group, gvs[i].version), "freshness",
+                      "Current"));
     }
-    json_t *doc = json_pack("{s:s, s:s, s:{}, s:o}", "kind",
-                            "APIGroupDiscoveryList", "apiVersion", av,
-                            "metadata", "items", items);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:{}, s:o}", "kind", "APIGroupDiscoveryList",
+                  "apiVersion", av, "metadata", "items", items);
     char *s = api_json_dump(doc, NULL);
     json_decref(doc);
     return s;
@@ -274,22 +272,21 @@ static json_t *op(const struct api_resource *r, const char *action,
     if (write) {
         json_array_append_new(params, param("dryRun", "query", false));
         json_array_append_new(params, param("fieldManager", "query", false));
-        json_array_append_new(params,
-                              param("fieldValidation", "query", false));
+        json_array_append_new(params, param("fieldValidation", "query", false));
         if (strcmp(action, "patch") == 0)
             json_array_append_new(params, param("force", "query", false));
     } else if (strcmp(action, "list") == 0) {
         static const char *const lp[] = {
-            "allowWatchBookmarks", "continue", "fieldSelector",
-            "labelSelector", "limit", "resourceVersion",
+            "allowWatchBookmarks",  "continue",       "fieldSelector",
+            "labelSelector",        "limit",          "resourceVersion",
             "resourceVersionMatch", "timeoutSeconds", "watch"};
         for (size_t i = 0; i < sizeof lp / sizeof lp[0]; i++)
             json_array_append_new(params, param(lp[i], "query", false));
     }
     return json_pack("{s:[s], s:s, s:o, s:{s:{s:s}}, s:s, s:{s:s, s:s, "
                      "s:s}}",
-                     "tags", r->kind, "operationId", id, "parameters",
-                     params, "responses", "200", "description", "OK",
+                     "tags", r->kind, "operationId", id, "parameters", params,
+                     "responses", "200", "description", "OK",
                      "x-kubernetes-action", action,
                      "x-kubernetes-group-version-kind", "group", r->group,
                      "version", r->version, "kind", r->kind);
@@ -346,17 +343,16 @@ static json_t *openapi_gv_doc(const char *group, const char *version)
         char sname[256];
         snprintf(sname, sizeof sname, "io.k8s.api.%s.%s.%s",
                  group[0] ? group : "core", version, r->kind);
-        json_object_set_new(
-            schemas, sname,
-            json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}]}", "type", "object",
-                      "description", r->kind,
-                      "x-kubernetes-group-version-kind", "group", r->group,
-                      "version", r->version, "kind", r->kind));
+        json_object_set_new(schemas, sname,
+                            json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}]}", "type",
+                                      "object", "description", r->kind,
+                                      "x-kubernetes-group-version-kind",
+                                      "group", r->group, "version", r->version,
+                                      "kind", r->kind));
     }
     return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.0",
-                     "info", "title", "Kubernetes", "version",
-                     "v1.32.4-k1s", "paths", paths, "components", "schemas",
-                     schemas);
+                     "info", "title", "Kubernetes", "version", "v1.32.4-k1s",
+                     "paths", paths, "components", "schemas", schemas);
 }
 
 int api_discovery_build(struct api_server *srv)
@@ -387,8 +383,7 @@ int api_discovery_build(struct api_server *srv)
             size_t idx;
             json_t *g;
             bool seen = false;
-            json_array_foreach(groups, idx, g)
-            {
+            json_array_foreach (groups, idx, g) {
                 if (strcmp(json_string_value(json_object_get(g, "name")),
                            gvs[i].group) == 0)
                     seen = true;
@@ -430,8 +425,8 @@ int api_discovery_build(struct api_server *srv)
     srv->doc_agg_apis[0] = agg_doc(false, "apidiscovery.k8s.io/v2");
     srv->doc_agg_apis[1] = agg_doc(false, "apidiscovery.k8s.io/v2beta1");
     if (!srv->doc_api || !srv->doc_apis || !srv->doc_openapi ||
-        !srv->doc_agg_api[0] || !srv->doc_agg_api[1] ||
-        !srv->doc_agg_apis[0] || !srv->doc_agg_apis[1])
+        !srv->doc_agg_api[0] || !srv->doc_agg_api[1] || !srv->doc_agg_apis[0] ||
+        !srv->doc_agg_apis[1])
         return K1S_ENOMEM;
     return 0;
 }
@@ -495,8 +490,7 @@ int api_accept_pick(const char *accept, bool table_ok, bool agg_ok)
             if (strcasecmp(type, "application/json") == 0 ||
                 strcmp(type, "*/*") == 0 ||
                 strcasecmp(type, "application/*") == 0 ||
-                strcasecmp(type, "application/vnd.kubernetes.protobuf") ==
-                    0)
+                strcasecmp(type, "application/vnd.kubernetes.protobuf") == 0)
                 return 0;
         } else if (table_ok && strcmp(as, "Table") == 0 && g &&
                    strcmp(g, "meta.k8s.io") == 0 &&

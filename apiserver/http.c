@@ -57,12 +57,11 @@ static enum MHD_Result queue_resp(struct MHD_Connection *conn,
         body = api_json_dump(o->json, &len);
         if (body == NULL)
             return MHD_NO;
-        resp = MHD_create_response_from_buffer(len, body,
-                                               MHD_RESPMEM_MUST_FREE);
+        resp =
+            MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     } else {
         resp = MHD_create_response_from_buffer(
-            o->text_len, o->text ? o->text : (char *)"",
-            MHD_RESPMEM_MUST_COPY);
+            o->text_len, o->text ? o->text : (char *)"", MHD_RESPMEM_MUST_COPY);
     }
     if (resp == NULL) {
         free(body);
@@ -75,8 +74,8 @@ static enum MHD_Result queue_resp(struct MHD_Connection *conn,
         MHD_add_response_header(resp, "Warning", o->warning);
     if (o->retry_after[0])
         MHD_add_response_header(resp, "Retry-After", o->retry_after);
-    ret = MHD_queue_response(conn, (unsigned)(o->status ? o->status : 500),
-                             resp);
+    ret =
+        MHD_queue_response(conn, (unsigned)(o->status ? o->status : 500), resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -296,8 +295,7 @@ static enum MHD_Result queue_log(struct MHD_Connection *conn,
         log_free(lc);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type",
-                            "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
     ret = MHD_queue_response(conn, 200, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -363,8 +361,8 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn,
     r.method = method;
     r.path = strdup(url);
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &r);
-    r.content_type = MHD_lookup_connection_value(
-        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
     r.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                            MHD_HTTP_HEADER_ACCEPT);
     r.user_agent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -376,15 +374,13 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn,
     if (r.path == NULL)
         api_resp_status(&o, K1S_ENOMEM, NULL, "out of memory");
     else if (atomic_load(&srv->stopping))
-        api_resp_status(&o, K1S_ESHUTDOWN, NULL,
-                        "the server is shutting down");
+        api_resp_status(&o, K1S_ESHUTDOWN, NULL, "the server is shutting down");
     else
         api_dispatch(srv, &r, &o);
 
     if (o.stream_kind == API_STREAM_WATCH && o.watcher) {
-        size_t n, cap = srv->cfg.max_watches > 0
-                            ? (size_t)srv->cfg.max_watches
-                            : API_WATCH_MAX;
+        size_t n, cap = srv->cfg.max_watches > 0 ? (size_t)srv->cfg.max_watches
+                                                 : API_WATCH_MAX;
         pthread_mutex_lock(&srv->watch_mu);
         n = srv->nwatchers;
         pthread_mutex_unlock(&srv->watch_mu);
@@ -412,8 +408,8 @@ static enum MHD_Result api_handle(void *cls, struct MHD_Connection *conn,
     return ret;
 }
 
-static void request_done(void *cls, struct MHD_Connection *conn,
-                         void **req_cls, enum MHD_RequestTerminationCode toe)
+static void request_done(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     struct conn_req *cr = *req_cls;
     (void)cls;
@@ -439,8 +435,8 @@ static bool client_gone(struct api_watcher *w)
 
     pthread_mutex_lock(&w->mu);
     if (w->suspended && w->conn) {
-        ci = MHD_get_connection_info(w->conn,
-                                     MHD_CONNECTION_INFO_CONNECTION_FD);
+        ci =
+            MHD_get_connection_info(w->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci) {
             p.fd = ci->connect_fd;
             p.events = POLLRDHUP;
@@ -495,7 +491,8 @@ int api_server_create(const struct api_config *cfg, struct api_server **ret,
     const char *bind = cfg->bind_address ? cfg->bind_address : "127.0.0.1";
     struct in_addr a;
 
-    if (cfg->port < 0 || cfg->port > 65535 || inet_pton(AF_INET, bind, &a) != 1) {
+    if (cfg->port < 0 || cfg->port > 65535 ||
+        inet_pton(AF_INET, bind, &a) != 1) {
         snprintf(errbuf, errlen,
                  "apiserver: bad bind address %s port %d (want an IPv4 "
                  "address and a port 0-65535)",
@@ -548,9 +545,9 @@ int api_server_start(struct api_server *srv, char *errbuf, size_t errlen)
         0, NULL, NULL, api_handle, srv, MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_NOTIFY_COMPLETED,
+        request_done, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_END);
     if (srv->mhd == NULL) {
         snprintf(errbuf, errlen,
                  "apiserver: cannot listen on %s:%d (in use, or not an "

@@ -35,7 +35,6 @@
 #include "lib/version.h"
 #include "store/store.h"
 
-
 #define PATCH_RETRIES 8
 
 /* --- small JSON helpers ----------------------------------------------- */
@@ -178,8 +177,7 @@ void api_resp_store_err(struct api_ctx *c, int rv, const char *name)
                         "the object is too large to store");
         break;
     case K1S_EGONE:
-        api_resp_status(c->o, K1S_EGONE, NULL,
-                        "too old resource version");
+        api_resp_status(c->o, K1S_EGONE, NULL, "too old resource version");
         break;
     case K1S_ESHUTDOWN:
     case K1S_ENOTLEADER:
@@ -260,7 +258,8 @@ int api_decode_body(struct api_ctx *c, json_t **ret)
     return 0;
 }
 
-/* --- metadata preparation -------------------------------------------------- */
+/* --- metadata preparation --------------------------------------------------
+ */
 
 static void random_suffix(char *out, size_t n)
 {
@@ -268,7 +267,8 @@ static void random_suffix(char *out, size_t n)
     char u[40];
     api_uuid(u);
     for (size_t i = 0; i < n; i++) {
-        unsigned v = (unsigned char)u[i * 2] * 31u + (unsigned char)u[i * 2 + 1];
+        unsigned v =
+            (unsigned char)u[i * 2] * 31u + (unsigned char)u[i * 2 + 1];
         out[i] = alpha[v % (sizeof alpha - 1)];
     }
     out[n] = '\0';
@@ -316,8 +316,7 @@ static int check_type(struct api_ctx *c, json_t *obj, const char *want_kind,
     json_object_set_new(tmp, "kind", json_string(want_kind));
     if (json_object_get(obj, "metadata"))
         json_object_set(tmp, "metadata", json_object_get(obj, "metadata"));
-    json_object_foreach(obj, k, v)
-    {
+    json_object_foreach (obj, k, v) {
         if (strcmp(k, "apiVersion") != 0 && strcmp(k, "kind") != 0 &&
             strcmp(k, "metadata") != 0)
             json_object_set(tmp, k, v);
@@ -356,8 +355,7 @@ static int check_fields(struct api_ctx *c, const json_t *obj)
             esc[o++] = *p;
         }
         esc[o] = '\0';
-        snprintf(c->o->warning, sizeof c->o->warning, "299 - \"%.400s\"",
-                 esc);
+        snprintf(c->o->warning, sizeof c->o->warning, "299 - \"%.400s\"", esc);
         return 0;
     }
     api_resp_status(c->o, K1S_EBADREQ, NULL,
@@ -427,11 +425,10 @@ void api_create(struct api_ctx *c, json_t *obj)
         }
         json_object_set_new(m, "namespace", json_string(c->ns));
         if (!ns_exists(c, c->ns)) {
-            api_resp_status(
-                c->o, K1S_ENOTFOUND,
-                json_pack("{s:s, s:s, s:s}", "name", c->ns, "group", "",
-                          "kind", "namespaces"),
-                "namespaces \"%s\" not found", c->ns);
+            api_resp_status(c->o, K1S_ENOTFOUND,
+                            json_pack("{s:s, s:s, s:s}", "name", c->ns, "group",
+                                      "", "kind", "namespaces"),
+                            "namespaces \"%s\" not found", c->ns);
             goto out;
         }
     } else {
@@ -465,14 +462,13 @@ void api_create(struct api_ctx *c, json_t *obj)
         c->res->defaults(obj);
     if (strcmp(c->res->kind, "Pod") == 0) {
         const struct api_config *cfg = &c->srv->cfg;
-        api_admit_pod_tolerations(
-            obj,
-            cfg->default_not_ready_toleration_s > 0
-                ? cfg->default_not_ready_toleration_s
-                : 300,
-            cfg->default_unreachable_toleration_s > 0
-                ? cfg->default_unreachable_toleration_s
-                : 300);
+        api_admit_pod_tolerations(obj,
+                                  cfg->default_not_ready_toleration_s > 0
+                                      ? cfg->default_not_ready_toleration_s
+                                      : 300,
+                                  cfg->default_unreachable_toleration_s > 0
+                                      ? cfg->default_unreachable_toleration_s
+                                      : 300);
     }
     if (validate(c, obj, NULL) != 0)
         goto out;
@@ -520,8 +516,7 @@ int api_update_from(struct api_ctx *c, json_t *obj, const json_t *old,
     int rv;
 
     api_resource_gv(c->res, gv, sizeof gv);
-    if (check_type(c, obj, c->res->kind, gv) != 0 ||
-        check_dry_run(c) != 0)
+    if (check_type(c, obj, c->res->kind, gv) != 0 || check_dry_run(c) != 0)
         goto out;
     if (!status_only && check_fields(c, obj) != 0)
         goto out;
@@ -563,9 +558,13 @@ int api_update_from(struct api_ctx *c, json_t *obj, const json_t *old,
         m = api_meta(obj);
     } else {
         /* immutable and system-owned metadata come from the stored object */
-        static const char *const keep[] = {
-            "name", "namespace", "uid", "creationTimestamp",
-            "deletionTimestamp", "deletionGracePeriodSeconds", "generation"};
+        static const char *const keep[] = {"name",
+                                           "namespace",
+                                           "uid",
+                                           "creationTimestamp",
+                                           "deletionTimestamp",
+                                           "deletionGracePeriodSeconds",
+                                           "generation"};
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
             json_t *v = json_object_get(om, keep[i]);
             if (v)
@@ -584,7 +583,8 @@ int api_update_from(struct api_ctx *c, json_t *obj, const json_t *old,
             c->res->defaults(obj);
         if ((c->res->flags & API_RF_GENERATION) &&
             !json_eq_key(obj, old, "spec")) {
-            json_int_t g = json_integer_value(json_object_get(om, "generation"));
+            json_int_t g =
+                json_integer_value(json_object_get(om, "generation"));
             json_object_set_new(m, "generation", json_integer(g + 1));
         }
     }
@@ -682,9 +682,9 @@ static void do_get(struct api_ctx *c)
     if (api_accept_pick(c->r->accept, true, false) == 1) {
         json_t *items = json_pack("[o]", obj);
         const char *rvs = api_meta_str(obj, "resourceVersion");
-        api_resp_json(c->o, 200,
-                      api_table_new(c->res, items, rvs, NULL, true,
-                                    include_opt(c)));
+        api_resp_json(
+            c->o, 200,
+            api_table_new(c->res, items, rvs, NULL, true, include_opt(c)));
         c->o->ctype = "application/json;as=Table;v=v1;g=meta.k8s.io";
         json_decref(items);
         return;
@@ -885,8 +885,7 @@ static void do_list(struct api_ctx *c)
             api_resp_status(c->o, K1S_ETIMEOUT,
                             json_pack("{s:[{s:s, s:s}], s:i}", "causes",
                                       "reason", "ResourceVersionTooLarge",
-                                      "message",
-                                      "Too large resource version",
+                                      "message", "Too large resource version",
                                       "retryAfterSeconds", 1),
                             "Too large resource version: %lld, current: "
                             "%lld",
@@ -919,11 +918,10 @@ static void do_list(struct api_ctx *c)
                     "modified, or deleted between the time the first chunk "
                     "was returned and now may show up in the list.");
             else if (rv == K1S_EGONE)
-                api_resp_status(c->o, K1S_EGONE, NULL,
-                                "too old resource version: %lld (%lld)",
-                                (long long)at_rev,
-                                (long long)store_compact_revision(
-                                    c->srv->store));
+                api_resp_status(
+                    c->o, K1S_EGONE, NULL,
+                    "too old resource version: %lld (%lld)", (long long)at_rev,
+                    (long long)store_compact_revision(c->srv->store));
             else
                 api_resp_store_err(c, rv, "");
             goto out;
@@ -953,8 +951,8 @@ static void do_list(struct api_ctx *c)
             break;
     }
     if (more) {
-        json_t *tok = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1",
-                                "rv", (json_int_t)list_rev, "start", start);
+        json_t *tok = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv",
+                                (json_int_t)list_rev, "start", start);
         char *raw = api_json_dump(tok, NULL);
         json_decref(tok);
         next_cont = raw ? b64_enc(raw, strlen(raw)) : NULL;
@@ -971,9 +969,9 @@ static void do_list(struct api_ctx *c)
     }
     api_resource_gv(c->res, gv, sizeof gv);
     snprintf(lkind, sizeof lkind, "%sList", c->res->kind);
-    json_t *list = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", lkind,
-                             "apiVersion", gv, "metadata", "resourceVersion",
-                             rvbuf, "items", items);
+    json_t *list =
+        json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", lkind, "apiVersion", gv,
+                  "metadata", "resourceVersion", rvbuf, "items", items);
     if (next_cont)
         json_object_set_new(json_object_get(list, "metadata"), "continue",
                             json_string(next_cont));
@@ -1007,8 +1005,8 @@ static void do_watch(struct api_ctx *c)
     }
     wo.initial_events = wo.from_rev == 0;
     wo.bookmarks = api_query_bool(c->r, "allowWatchBookmarks");
-    wo.table = !c->r->in_process &&
-               api_accept_pick(c->r->accept, true, false) == 1;
+    wo.table =
+        !c->r->in_process && api_accept_pick(c->r->accept, true, false) == 1;
     wo.include = include_opt(c);
     wo.timeout_s = to ? strtoll(to, NULL, 10) : 0;
     if (wo.timeout_s < 0)
@@ -1036,7 +1034,6 @@ static void do_watch(struct api_ctx *c)
 }
 
 /* --- patch ------------------------------------------------------------ */
-
 
 int api_patch_type(const char *ct)
 {
@@ -1118,8 +1115,7 @@ static void do_patch(struct api_ctx *c, bool status_only)
                             json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}",
                                       "name", "", "group", "meta.k8s.io",
                                       "kind", "PatchOptions", "causes",
-                                      "reason", "FieldValueRequired",
-                                      "message",
+                                      "reason", "FieldValueRequired", "message",
                                       "Required value: is required for "
                                       "apply patch",
                                       "field", "fieldManager"),
@@ -1171,8 +1167,7 @@ static void do_patch(struct api_ctx *c, bool status_only)
         if (api_apply_patch(c, t, old, patch, gv, c->res->kind, &res) != 0)
             goto out;
         if (t == P_APPLY)
-            api_ssa_merge(res, old, patch, api_query(c->r, "fieldManager"),
-                          gv);
+            api_ssa_merge(res, old, patch, api_query(c->r, "fieldManager"), gv);
         /* a patch without resourceVersion retries on a concurrent write */
         bool has_rv = api_meta_str(patch, "resourceVersion") != NULL;
         if (!has_rv)
@@ -1199,8 +1194,7 @@ int api_parse_delopts(struct api_ctx *c, struct api_delopts *d)
     memset(d, 0, sizeof *d);
     d->grace = -1;
     if (!c->r->in_process && c->r->body_len > 0 &&
-        !ctype_is(c->r->content_type,
-                  "application/vnd.kubernetes.protobuf")) {
+        !ctype_is(c->r->content_type, "application/vnd.kubernetes.protobuf")) {
         if (api_decode_body(c, &d->body) != 0)
             return K1S_EBADREQ;
     } else if (c->r->in_process && c->r->body_json) {
@@ -1244,8 +1238,7 @@ static bool has_finalizer(const json_t *m, const char *f)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(m, "finalizers"), i, v)
-    {
+    json_array_foreach (json_object_get(m, "finalizers"), i, v) {
         if (json_is_string(v) && strcmp(json_string_value(v), f) == 0)
             return true;
     }
@@ -1256,9 +1249,9 @@ static json_t *success_status(struct api_ctx *c, const char *name,
                               const char *uid)
 {
     json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:{s:s, s:s, s:s}}", "kind",
-                           "Status", "apiVersion", "v1", "metadata",
-                           "status", "Success", "details", "name", name,
-                           "group", c->res->group, "kind", c->res->resource);
+                           "Status", "apiVersion", "v1", "metadata", "status",
+                           "Success", "details", "name", name, "group",
+                           c->res->group, "kind", c->res->resource);
     if (uid)
         json_object_set_new(json_object_get(st, "details"), "uid",
                             json_string(uid));
@@ -1332,7 +1325,8 @@ int api_delete_one(struct api_ctx *c, const char *name,
                 json_object_get(json_object_get(obj, "status"), "phase"));
             grace = d->grace;
             if (grace < 0) {
-                json_t *t = json_object_get(spec, "terminationGracePeriodSeconds");
+                json_t *t =
+                    json_object_get(spec, "terminationGracePeriodSeconds");
                 grace = json_is_integer(t) ? json_integer_value(t) : 30;
             }
             if (json_string_value(json_object_get(spec, "nodeName")) == NULL ||
@@ -1486,8 +1480,7 @@ static void do_delete_collection(struct api_ctx *c)
                 snprintf(c->ns, sizeof c->ns, "%s",
                          api_meta_str(obj, "namespace"));
             c->o = &sub;
-            if (api_delete_one(c, api_meta_str(obj, "name"),
-                               &d) == 0)
+            if (api_delete_one(c, api_meta_str(obj, "name"), &d) == 0)
                 json_array_append(items, obj);
             c->o = save;
             snprintf(c->ns, sizeof c->ns, "%s", ns);
@@ -1511,14 +1504,14 @@ out:
 
 static void reply_version(struct api_resp *o)
 {
-    api_resp_json(
-        o, 200,
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major",
-                  K1S_KUBE_MAJOR, "minor", K1S_KUBE_MINOR, "gitVersion",
-                  K1S_KUBE_VERSION, "gitCommit",
-                  "0000000000000000000000000000000000000000", "gitTreeState",
-                  "clean", "buildDate", "2026-11-25T00:00:00Z", "goVersion",
-                  "go1.23.0", "compiler", "gc", "platform", "linux/amd64"));
+    api_resp_json(o, 200,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                            "major", K1S_KUBE_MAJOR, "minor", K1S_KUBE_MINOR,
+                            "gitVersion", K1S_KUBE_VERSION, "gitCommit",
+                            "0000000000000000000000000000000000000000",
+                            "gitTreeState", "clean", "buildDate",
+                            "2026-11-25T00:00:00Z", "goVersion", "go1.23.0",
+                            "compiler", "gc", "platform", "linux/amd64"));
 }
 
 static bool path_is(const char *url, const char *path)
@@ -1554,8 +1547,7 @@ static void method_not_allowed(struct api_resp *o)
                     "resource");
 }
 
-void api_dispatch(struct api_server *srv, struct api_req *r,
-                  struct api_resp *o)
+void api_dispatch(struct api_server *srv, struct api_req *r, struct api_resp *o)
 {
     struct api_ctx c;
     char *seg[10], *dup;

@@ -73,8 +73,7 @@ static void poller_start(void)
         pthread_detach(t);
 }
 
-void api_logstream_arm(struct api_logstream *l, void (*wake)(void *),
-                       void *arg)
+void api_logstream_arm(struct api_logstream *l, void (*wake)(void *), void *arg)
 {
     struct epoll_event ev;
 
@@ -154,12 +153,12 @@ static void url_escape(const char *s, char *out, size_t len)
     out[o] = '\0';
 }
 
-void api_pod_log(struct api_server *srv, struct api_req *r,
-                 const json_t *pod, const json_t *node, struct api_resp *o)
+void api_pod_log(struct api_server *srv, struct api_req *r, const json_t *pod,
+                 const json_t *node, struct api_resp *o)
 {
-    static const char *const params[] = {"tailLines", "timestamps",
-                                         "sinceSeconds", "sinceTime",
-                                         "follow", "previous", "limitBytes"};
+    static const char *const params[] = {
+        "tailLines", "timestamps", "sinceSeconds", "sinceTime",
+        "follow",    "previous",   "limitBytes"};
     const char *ns = json_string_value(
         json_object_get(json_object_get(pod, "metadata"), "namespace"));
     const char *name = json_string_value(
@@ -167,10 +166,10 @@ void api_pod_log(struct api_server *srv, struct api_req *r,
     const char *container = api_query(r, "container");
     const json_t *st = json_object_get(node, "status");
     const char *addr = NULL;
-    json_int_t port = json_integer_value(json_object_get(
-        json_object_get(json_object_get(st, "daemonEndpoints"),
-                        "kubeletEndpoint"),
-        "Port"));
+    json_int_t port = json_integer_value(
+        json_object_get(json_object_get(json_object_get(st, "daemonEndpoints"),
+                                        "kubeletEndpoint"),
+                        "Port"));
     struct sockaddr_in sa;
     char req[2048], head[API_LOG_HEAD_MAX + 1], esc[512];
     size_t used = 0, hl = 0, i;
@@ -182,12 +181,10 @@ void api_pod_log(struct api_server *srv, struct api_req *r,
 
     if (container == NULL || *container == '\0')
         container = json_string_value(json_object_get(
-            json_array_get(json_object_get(json_object_get(pod, "spec"),
-                                           "containers"),
-                           0),
+            json_array_get(
+                json_object_get(json_object_get(pod, "spec"), "containers"), 0),
             "name"));
-    json_array_foreach(json_object_get(st, "addresses"), i, a)
-    {
+    json_array_foreach (json_object_get(st, "addresses"), i, a) {
         const char *t = json_string_value(json_object_get(a, "type"));
         if (t && strcmp(t, "InternalIP") == 0 && addr == NULL)
             addr = json_string_value(json_object_get(a, "address"));
@@ -204,16 +201,16 @@ void api_pod_log(struct api_server *srv, struct api_req *r,
         return;
     }
     sa.sin_port = htons((uint16_t)port);
-    used = (size_t)snprintf(req, sizeof req, "GET /containerLogs/%s/%s/%s",
-                            ns, name, container ? container : "");
+    used = (size_t)snprintf(req, sizeof req, "GET /containerLogs/%s/%s/%s", ns,
+                            name, container ? container : "");
     char sep = '?';
     for (size_t k = 0; k < sizeof params / sizeof params[0]; k++) {
         const char *v = api_query(r, params[k]);
         if (v == NULL || used >= sizeof req)
             continue;
         url_escape(v, esc, sizeof esc);
-        used += (size_t)snprintf(req + used, sizeof req - used, "%c%s=%s",
-                                 sep, params[k], esc);
+        used += (size_t)snprintf(req + used, sizeof req - used, "%c%s=%s", sep,
+                                 params[k], esc);
         sep = '&';
     }
     if (used < sizeof req)
@@ -273,8 +270,10 @@ void api_pod_log(struct api_server *srv, struct api_req *r,
         while (strlen(msg) && (msg[strlen(msg) - 1] == '\n'))
             msg[strlen(msg) - 1] = '\0';
         api_resp_status(o, code == 404 ? K1S_ENOTFOUND : K1S_EBADREQ, NULL,
-                        "%s", msg[0] ? msg : "the node agent refused the "
-                                             "log request");
+                        "%s",
+                        msg[0] ? msg
+                               : "the node agent refused the "
+                                 "log request");
         close(fd);
         return;
     }

@@ -12,8 +12,8 @@
 #include "lib/err.h"
 
 int api_sel_parse(const struct api_resource *res, const char *label,
-                  const char *field, void **ret_ls, void **ret_fs,
-                  char *errbuf, size_t errlen)
+                  const char *field, void **ret_ls, void **ret_fs, char *errbuf,
+                  size_t errlen)
 {
     struct api_label_selector *ls = NULL;
     struct api_field_selector *fs = NULL;
@@ -26,8 +26,7 @@ int api_sel_parse(const struct api_resource *res, const char *label,
             return rv;
     }
     if (field && *field) {
-        rv = api_field_selector_parse(field, res->fields, &fs, errbuf,
-                                      errlen);
+        rv = api_field_selector_parse(field, res->fields, &fs, errbuf, errlen);
         if (rv != 0) {
             api_label_selector_free(ls);
             return rv;

@@ -29,16 +29,13 @@ static char *selector_string(const json_t *sel)
     const char *k;
     json_t *v, *req;
 
-    json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
-    {
+    json_object_foreach (json_object_get(sel, "matchLabels"), k, v) {
         if (used < sizeof buf)
-            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s=%s",
-                                     used ? "," : "", k,
-                                     json_is_string(v) ? json_string_value(v)
-                                                       : "");
+            used += (size_t)snprintf(
+                buf + used, sizeof buf - used, "%s%s=%s", used ? "," : "", k,
+                json_is_string(v) ? json_string_value(v) : "");
     }
-    json_array_foreach(json_object_get(sel, "matchExpressions"), i, req)
-    {
+    json_array_foreach (json_object_get(sel, "matchExpressions"), i, req) {
         const char *op = json_string_value(json_object_get(req, "operator"));
         const char *key = json_string_value(json_object_get(req, "key"));
         size_t j;
@@ -52,11 +49,10 @@ static char *selector_string(const json_t *sel)
             used += (size_t)snprintf(buf + used, sizeof buf - used, "%s!%s",
                                      used ? "," : "", key);
         else {
-            used += (size_t)snprintf(buf + used, sizeof buf - used,
-                                     "%s%s %s (", used ? "," : "", key,
+            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s %s (",
+                                     used ? "," : "", key,
                                      strcmp(op, "In") == 0 ? "in" : "notin");
-            json_array_foreach(json_object_get(req, "values"), j, val)
-            {
+            json_array_foreach (json_object_get(req, "values"), j, val) {
                 if (used < sizeof buf)
                     used += (size_t)snprintf(
                         buf + used, sizeof buf - used, "%s%s", j ? "," : "",
@@ -77,22 +73,19 @@ static json_t *scale_of(const json_t *obj)
     char *sel = selector_string(json_object_get(spec, "selector"));
     json_t *meta = json_object();
     static const char *const keys[] = {"name", "namespace", "uid",
-                                       "resourceVersion",
-                                       "creationTimestamp"};
+                                       "resourceVersion", "creationTimestamp"};
     json_t *s;
 
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (json_object_get(m, keys[i]))
             json_object_set(meta, keys[i], json_object_get(m, keys[i]));
-    s = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale",
-                  "apiVersion", "autoscaling/v1", "metadata", meta, "spec",
-                  "replicas",
-                  (json_int_t)json_integer_value(
-                      json_object_get(spec, "replicas")),
-                  "status", "replicas",
-                  (json_int_t)json_integer_value(
-                      json_object_get(st, "replicas")),
-                  "selector", sel ? sel : "");
+    s = json_pack(
+        "{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale", "apiVersion",
+        "autoscaling/v1", "metadata", meta, "spec", "replicas",
+        (json_int_t)json_integer_value(json_object_get(spec, "replicas")),
+        "status", "replicas",
+        (json_int_t)json_integer_value(json_object_get(st, "replicas")),
+        "selector", sel ? sel : "");
     free(sel);
     return s;
 }
@@ -136,8 +129,8 @@ static void do_scale(struct api_ctx *c)
                             "requested resource");
             goto out;
         }
-        const json_t *r = json_object_get(json_object_get(ns, "spec"),
-                                          "replicas");
+        const json_t *r =
+            json_object_get(json_object_get(ns, "spec"), "replicas");
         /* A resourceVersion precondition is one the client sent (in a PUT
          * body or a merge/strategic patch), never the one the patched copy
          * inherits from the stored object: otherwise a concurrent status
@@ -160,14 +153,12 @@ static void do_scale(struct api_ctx *c)
                                "greater than or equal to 0",
                                json_pack("{s:s, s:s, s:s, s:O}", "name",
                                          c->name, "group", "autoscaling",
-                                         "kind", "Scale", "causes",
-                                         e.causes)));
+                                         "kind", "Scale", "causes", e.causes)));
             api_errs_close(&e);
             goto out;
         }
         json_t *upd = json_deep_copy(obj);
-        json_object_set(json_object_get(upd, "spec"), "replicas",
-                        (json_t *)r);
+        json_object_set(json_object_get(upd, "spec"), "replicas", (json_t *)r);
         if (want_rv && *want_rv)
             json_object_set_new(api_meta(upd), "resourceVersion",
                                 json_string(want_rv));
@@ -177,8 +168,7 @@ static void do_scale(struct api_ctx *c)
         struct api_resp *save = c->o;
         memset(&sub, 0, sizeof sub);
         c->o = &sub;
-        rv = api_update_from(c, upd, obj, rev, false,
-                             !(want_rv && *want_rv));
+        rv = api_update_from(c, upd, obj, rev, false, !(want_rv && *want_rv));
         c->o = save;
         if (rv == K1S_ECONFLICT) {
             api_resp_clear(&sub);
@@ -227,8 +217,7 @@ static void do_binding(struct api_ctx *c)
     if (node == NULL || *node == '\0') {
         struct api_errs e;
         api_errs_init(&e);
-        api_errs_add(&e, "FieldValueRequired", "target.name",
-                     "Required value");
+        api_errs_add(&e, "FieldValueRequired", "target.name", "Required value");
         api_resp_invalid(c->o, c->res, c->name, &e);
         api_errs_close(&e);
         goto out;
@@ -279,24 +268,21 @@ static void do_binding(struct api_ctx *c)
         size_t i;
         json_t *cd;
         bool found = false;
-        json_array_foreach(conds, i, cd)
-        {
+        json_array_foreach (conds, i, cd) {
             const char *t = json_string_value(json_object_get(cd, "type"));
             if (t && strcmp(t, "PodScheduled") == 0) {
                 json_object_set_new(cd, "status", json_string("True"));
                 json_object_del(cd, "reason");
                 json_object_del(cd, "message");
-                json_object_set_new(cd, "lastTransitionTime",
-                                    json_string(ts));
+                json_object_set_new(cd, "lastTransitionTime", json_string(ts));
                 found = true;
             }
         }
         if (!found)
             json_array_append_new(
-                conds,
-                json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
-                          "status", "True", "lastProbeTime",
-                          "lastTransitionTime", ts));
+                conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
+                                 "status", "True", "lastProbeTime",
+                                 "lastTransitionTime", ts));
         /* spec.nodeName is written through the status path's rules: the
          * pod validation allows setting it once */
         json_object_del(api_meta(upd), "resourceVersion");
@@ -345,8 +331,8 @@ static void do_eviction(struct api_ctx *c)
         return;
     dopts = json_object_get(body, "deleteOptions");
     if (json_is_integer(json_object_get(dopts, "gracePeriodSeconds")))
-        d.grace = json_integer_value(
-            json_object_get(dopts, "gracePeriodSeconds"));
+        d.grace =
+            json_integer_value(json_object_get(dopts, "gracePeriodSeconds"));
     d.propagation =
         json_string_value(json_object_get(dopts, "propagationPolicy"));
     {
@@ -393,12 +379,10 @@ static void do_log(struct api_ctx *c)
             char names[512] = "";
             size_t used = 0, i;
             json_t *ct;
-            json_array_foreach(cs, i, ct)
-            {
+            json_array_foreach (cs, i, ct) {
                 if (used < sizeof names)
                     used += (size_t)snprintf(
-                        names + used, sizeof names - used, "%s%s",
-                        i ? " " : "",
+                        names + used, sizeof names - used, "%s%s", i ? " " : "",
                         json_string_value(json_object_get(ct, "name")));
             }
             api_resp_status(c->o, K1S_EBADREQ, NULL,
@@ -411,16 +395,15 @@ static void do_log(struct api_ctx *c)
         size_t i;
         json_t *ct;
         bool found = false;
-        json_array_foreach(cs, i, ct)
-        {
+        json_array_foreach (cs, i, ct) {
             const char *n = json_string_value(json_object_get(ct, "name"));
             if (n && strcmp(n, container) == 0)
                 found = true;
         }
         if (!found) {
             api_resp_status(c->o, K1S_EBADREQ, NULL,
-                            "container %s is not valid for pod %s",
-                            container, c->name);
+                            "container %s is not valid for pod %s", container,
+                            c->name);
             goto out;
         }
     }

@@ -16,21 +16,29 @@
 #include "lib/err.h"
 
 #define COLS(a) a, sizeof a / sizeof a[0]
-#define NAME_COL                                                           \
-    {"Name", "string", "name",                                             \
-     "Name must be unique within a namespace. Is required when creating "  \
-     "resources, although some resources may allow a client to request "   \
-     "the generation of an appropriate name automatically. Name is "       \
-     "primarily intended for creation idempotence and configuration "      \
-     "definition. Cannot be updated. More info: "                          \
-     "https://kubernetes.io/docs/concepts/overview/working-with-objects/"  \
-     "names#names",                                                        \
-     0}
-#define AGE_COL                                                            \
-    {"Age", "string", "",                                                  \
-     "CreationTimestamp is a timestamp representing the server time when " \
-     "this object was created.",                                           \
-     0}
+#define NAME_COL                                                               \
+    {                                                                          \
+        "Name", "string", "name",                                              \
+            "Name must be unique within a namespace. Is required when "        \
+            "creating "                                                        \
+            "resources, although some resources may allow a client to "        \
+            "request "                                                         \
+            "the generation of an appropriate name automatically. Name is "    \
+            "primarily intended for creation idempotence and configuration "   \
+            "definition. Cannot be updated. More info: "                       \
+            "https://kubernetes.io/docs/concepts/overview/"                    \
+            "working-with-objects/"                                            \
+            "names#names",                                                     \
+            0                                                                  \
+    }
+#define AGE_COL                                                                \
+    {                                                                          \
+        "Age", "string", "",                                                   \
+            "CreationTimestamp is a timestamp representing the server time "   \
+            "when "                                                            \
+            "this object was created.",                                        \
+            0                                                                  \
+    }
 
 void api_human_duration(int64_t ns, char *out, size_t len)
 {
@@ -52,8 +60,7 @@ void api_human_duration(int64_t ns, char *out, size_t len)
         if (s % 60 == 0)
             snprintf(out, len, "%lldm", (long long)m);
         else
-            snprintf(out, len, "%lldm%llds", (long long)m,
-                     (long long)(s % 60));
+            snprintf(out, len, "%lldm%llds", (long long)m, (long long)(s % 60));
         return;
     }
     if (m < 180) {
@@ -65,8 +72,7 @@ void api_human_duration(int64_t ns, char *out, size_t len)
         if (m % 60 == 0)
             snprintf(out, len, "%lldh", (long long)h);
         else
-            snprintf(out, len, "%lldh%lldm", (long long)h,
-                     (long long)(m % 60));
+            snprintf(out, len, "%lldh%lldm", (long long)h, (long long)(m % 60));
         return;
     }
     if (h < 48) {
@@ -144,8 +150,8 @@ static void add_age_of(json_t *cells, const char *ts, int64_t now)
 
 static void add_age(json_t *cells, const json_t *obj, int64_t now)
 {
-    add_age_of(cells, str(path(obj, "metadata", "creationTimestamp", NULL),
-                          NULL),
+    add_age_of(cells,
+               str(path(obj, "metadata", "creationTimestamp", NULL), NULL),
                now);
 }
 
@@ -161,8 +167,7 @@ static void add_containers(json_t *cells, const json_t *podspec,
     char buf[1024] = "";
     size_t used = 0, i;
     json_t *c;
-    json_array_foreach(json_object_get(podspec, "containers"), i, c)
-    {
+    json_array_foreach (json_object_get(podspec, "containers"), i, c) {
         if (used < sizeof buf)
             used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
                                      i ? "," : "",
@@ -178,14 +183,12 @@ static void add_selector(json_t *cells, const json_t *sel)
     size_t used = 0, i;
     const char *k;
     json_t *v, *req;
-    json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
-    {
+    json_object_foreach (json_object_get(sel, "matchLabels"), k, v) {
         if (used < sizeof buf)
             used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s=%s",
                                      used ? "," : "", k, str(v, ""));
     }
-    json_array_foreach(json_object_get(sel, "matchExpressions"), i, req)
-    {
+    json_array_foreach (json_object_get(sel, "matchExpressions"), i, req) {
         const char *op = str(json_object_get(req, "operator"), "");
         const char *key = str(json_object_get(req, "key"), "");
         if (used >= sizeof buf)
@@ -199,15 +202,14 @@ static void add_selector(json_t *cells, const json_t *sel)
         else {
             size_t j;
             json_t *val;
-            used += (size_t)snprintf(buf + used, sizeof buf - used,
-                                     "%s%s %s (", used ? "," : "", key,
+            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s %s (",
+                                     used ? "," : "", key,
                                      strcmp(op, "In") == 0 ? "in" : "notin");
-            json_array_foreach(json_object_get(req, "values"), j, val)
-            {
+            json_array_foreach (json_object_get(req, "values"), j, val) {
                 if (used < sizeof buf)
-                    used += (size_t)snprintf(buf + used, sizeof buf - used,
-                                             "%s%s", j ? "," : "",
-                                             str(val, ""));
+                    used +=
+                        (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
+                                         j ? "," : "", str(val, ""));
             }
             if (used < sizeof buf)
                 used += (size_t)snprintf(buf + used, sizeof buf - used, ")");
@@ -222,8 +224,7 @@ static void add_map_selector(json_t *cells, const json_t *sel)
     size_t used = 0;
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)sel, k, v)
-    {
+    json_object_foreach ((json_t *)sel, k, v) {
         if (used < sizeof buf)
             used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s=%s",
                                      used ? "," : "", k, str(v, ""));
@@ -248,22 +249,31 @@ static const struct api_table_col cols_pods[] = {
     NAME_COL,
     {"Ready", "string", "",
      "The aggregate readiness state of this pod for accepting traffic.", 0},
-    {"Status", "string", "", "The aggregate status of the containers in this "
-                             "pod.", 0},
+    {"Status", "string", "",
+     "The aggregate status of the containers in this "
+     "pod.",
+     0},
     {"Restarts", "string", "",
      "The number of times the containers in this pod have been restarted "
-     "and when the last container in this pod has restarted.", 0},
+     "and when the last container in this pod has restarted.",
+     0},
     AGE_COL,
-    {"IP", "string", "", "IP address allocated to the pod. Routable at least "
-                         "within the cluster. Empty if not yet allocated.", 1},
-    {"Node", "string", "", "NodeName is a request to schedule this pod onto "
-                           "a specific node.", 1},
+    {"IP", "string", "",
+     "IP address allocated to the pod. Routable at least "
+     "within the cluster. Empty if not yet allocated.",
+     1},
+    {"Node", "string", "",
+     "NodeName is a request to schedule this pod onto "
+     "a specific node.",
+     1},
     {"Nominated Node", "string", "",
      "nominatedNodeName is set only when this pod preempts other pods on "
-     "the node.", 1},
+     "the node.",
+     1},
     {"Readiness Gates", "string", "",
      "If specified, all readiness gates will be evaluated for pod "
-     "readiness.", 1},
+     "readiness.",
+     1},
 };
 
 static void cells_pods(const json_t *o, json_t *c, int64_t now)
@@ -280,8 +290,7 @@ static void cells_pods(const json_t *o, json_t *c, int64_t now)
 
     if (reason == NULL)
         reason = str(json_object_get(st, "phase"), "Pending");
-    json_array_foreach(json_object_get(st, "initContainerStatuses"), i, cs)
-    {
+    json_array_foreach (json_object_get(st, "initContainerStatuses"), i, cs) {
         const json_t *state = json_object_get(cs, "state");
         restarts += num(json_object_get(cs, "restartCount"));
         const json_t *t = json_object_get(state, "terminated");
@@ -306,8 +315,7 @@ static void cells_pods(const json_t *o, json_t *c, int64_t now)
         break;
     }
     bool has_running = false;
-    json_array_foreach(json_object_get(st, "containerStatuses"), i, cs)
-    {
+    json_array_foreach (json_object_get(st, "containerStatuses"), i, cs) {
         const json_t *state = json_object_get(cs, "state");
         const json_t *t = json_object_get(state, "terminated");
         const json_t *w = json_object_get(state, "waiting");
@@ -319,11 +327,11 @@ static void cells_pods(const json_t *o, json_t *c, int64_t now)
         else if (t && str(json_object_get(t, "reason"), NULL))
             reason = str(json_object_get(t, "reason"), reason);
         else if (t) {
-            snprintf(buf, sizeof buf, "%s:%lld",
-                     json_object_get(t, "signal") ? "Signal" : "ExitCode",
-                     (long long)num(json_object_get(
-                         t, json_object_get(t, "signal") ? "signal"
-                                                         : "exitCode")));
+            snprintf(
+                buf, sizeof buf, "%s:%lld",
+                json_object_get(t, "signal") ? "Signal" : "ExitCode",
+                (long long)num(json_object_get(
+                    t, json_object_get(t, "signal") ? "signal" : "exitCode")));
             reason = buf;
         } else if (json_is_true(json_object_get(cs, "ready")) &&
                    json_object_get(state, "running")) {
@@ -363,19 +371,24 @@ static const struct api_table_col cols_deploy[] = {
     {"Ready", "string", "", "Number of the pod with ready state", 0},
     {"Up-to-date", "string", "",
      "Total number of non-terminated pods targeted by this deployment that "
-     "have the desired template spec.", 0},
+     "have the desired template spec.",
+     0},
     {"Available", "string", "",
      "Total number of available pods (ready for at least minReadySeconds) "
-     "targeted by this deployment.", 0},
+     "targeted by this deployment.",
+     0},
     AGE_COL,
-    {"Containers", "string", "", "Names of each container in the template.",
+    {"Containers", "string", "", "Names of each container in the template.", 1},
+    {"Images", "string", "",
+     "Images referenced by each container in the "
+     "template.",
      1},
-    {"Images", "string", "", "Images referenced by each container in the "
-                             "template.", 1},
-    {"Selector", "string", "", "Label selector for pods. Existing "
-                               "ReplicaSets whose pods are selected by this "
-                               "will be the ones affected by this "
-                               "deployment.", 1},
+    {"Selector", "string", "",
+     "Label selector for pods. Existing "
+     "ReplicaSets whose pods are selected by this "
+     "will be the ones affected by this "
+     "deployment.",
+     1},
 };
 
 static const json_t *tspec(const json_t *o)
@@ -406,17 +419,24 @@ static const struct api_table_col cols_rs[] = {
     NAME_COL,
     {"Desired", "integer", "", "Replicas is the number of desired replicas.",
      0},
-    {"Current", "integer", "", "Replicas is the most recently observed "
-                               "number of replicas.", 0},
-    {"Ready", "integer", "", "The number of ready replicas for this replica "
-                             "set.", 0},
+    {"Current", "integer", "",
+     "Replicas is the most recently observed "
+     "number of replicas.",
+     0},
+    {"Ready", "integer", "",
+     "The number of ready replicas for this replica "
+     "set.",
+     0},
     AGE_COL,
-    {"Containers", "string", "", "Names of each container in the template.",
+    {"Containers", "string", "", "Names of each container in the template.", 1},
+    {"Images", "string", "",
+     "Images referenced by each container in the "
+     "template.",
      1},
-    {"Images", "string", "", "Images referenced by each container in the "
-                             "template.", 1},
-    {"Selector", "string", "", "Selector is a label query over pods that "
-                               "should match the replica count.", 1},
+    {"Selector", "string", "",
+     "Selector is a label query over pods that "
+     "should match the replica count.",
+     1},
 };
 
 static void cells_rs(const json_t *o, json_t *c, int64_t now)
@@ -435,29 +455,43 @@ const struct api_table_def api_table_replicasets = {COLS(cols_rs), cells_rs};
 
 static const struct api_table_col cols_ds[] = {
     NAME_COL,
-    {"Desired", "integer", "", "The total number of nodes that should be "
-                               "running the daemon pod.", 0},
-    {"Current", "integer", "", "The number of nodes that are running at "
-                               "least 1 daemon pod.", 0},
-    {"Ready", "integer", "", "The number of nodes that should be running "
-                             "the daemon pod and have one or more of the "
-                             "daemon pod running and ready.", 0},
-    {"Up-to-date", "integer", "", "The total number of nodes that are "
-                                  "running updated daemon pod", 0},
-    {"Available", "integer", "", "The number of nodes that should be "
-                                 "running the daemon pod and have one or "
-                                 "more of the daemon pod running and "
-                                 "available.", 0},
-    {"Node Selector", "string", "", "NodeSelector is a selector which must "
-                                    "be true for the pod to fit on a node.",
+    {"Desired", "integer", "",
+     "The total number of nodes that should be "
+     "running the daemon pod.",
+     0},
+    {"Current", "integer", "",
+     "The number of nodes that are running at "
+     "least 1 daemon pod.",
+     0},
+    {"Ready", "integer", "",
+     "The number of nodes that should be running "
+     "the daemon pod and have one or more of the "
+     "daemon pod running and ready.",
+     0},
+    {"Up-to-date", "integer", "",
+     "The total number of nodes that are "
+     "running updated daemon pod",
+     0},
+    {"Available", "integer", "",
+     "The number of nodes that should be "
+     "running the daemon pod and have one or "
+     "more of the daemon pod running and "
+     "available.",
+     0},
+    {"Node Selector", "string", "",
+     "NodeSelector is a selector which must "
+     "be true for the pod to fit on a node.",
      0},
     AGE_COL,
-    {"Containers", "string", "", "Names of each container in the template.",
+    {"Containers", "string", "", "Names of each container in the template.", 1},
+    {"Images", "string", "",
+     "Images referenced by each container in the "
+     "template.",
      1},
-    {"Images", "string", "", "Images referenced by each container in the "
-                             "template.", 1},
-    {"Selector", "string", "", "A label query over pods that are managed by "
-                               "the daemon set.", 1},
+    {"Selector", "string", "",
+     "A label query over pods that are managed by "
+     "the daemon set.",
+     1},
 };
 
 static void cells_ds(const json_t *o, json_t *c, int64_t now)
@@ -481,10 +515,11 @@ static const struct api_table_col cols_sts[] = {
     NAME_COL,
     {"Ready", "string", "", "Number of the pod with ready state", 0},
     AGE_COL,
-    {"Containers", "string", "", "Names of each container in the template.",
+    {"Containers", "string", "", "Names of each container in the template.", 1},
+    {"Images", "string", "",
+     "Images referenced by each container in the "
+     "template.",
      1},
-    {"Images", "string", "", "Images referenced by each container in the "
-                             "template.", 1},
 };
 
 static void cells_sts(const json_t *o, json_t *c, int64_t now)
@@ -499,31 +534,34 @@ static void cells_sts(const json_t *o, json_t *c, int64_t now)
     add_containers(c, tspec(o), "name");
     add_containers(c, tspec(o), "image");
 }
-const struct api_table_def api_table_statefulsets = {COLS(cols_sts),
-                                                     cells_sts};
+const struct api_table_def api_table_statefulsets = {COLS(cols_sts), cells_sts};
 
 static const struct api_table_col cols_jobs[] = {
     NAME_COL,
     {"Status", "string", "", "Status of the job.", 0},
-    {"Completions", "string", "", "The desired number of successfully "
-                                  "finished pods the job should be run "
-                                  "with.", 0},
+    {"Completions", "string", "",
+     "The desired number of successfully "
+     "finished pods the job should be run "
+     "with.",
+     0},
     {"Duration", "string", "", "Time required to complete the job.", 0},
     AGE_COL,
-    {"Containers", "string", "", "Names of each container in the template.",
+    {"Containers", "string", "", "Names of each container in the template.", 1},
+    {"Images", "string", "",
+     "Images referenced by each container in the "
+     "template.",
      1},
-    {"Images", "string", "", "Images referenced by each container in the "
-                             "template.", 1},
-    {"Selector", "string", "", "A label query over pods that should match "
-                               "the pod count.", 1},
+    {"Selector", "string", "",
+     "A label query over pods that should match "
+     "the pod count.",
+     1},
 };
 
 static bool has_cond(const json_t *st, const char *type)
 {
     size_t i;
     json_t *cd;
-    json_array_foreach(json_object_get(st, "conditions"), i, cd)
-    {
+    json_array_foreach (json_object_get(st, "conditions"), i, cd) {
         if (strcmp(str(json_object_get(cd, "type"), ""), type) == 0 &&
             strcmp(str(json_object_get(cd, "status"), ""), "True") == 0)
             return true;
@@ -589,15 +627,21 @@ static const struct api_table_col cols_nodes[] = {
      1},
     {"External-IP", "string", "", "List of addresses reachable to the node.",
      1},
-    {"OS-Image", "string", "", "OS Image reported by the node from "
-                               "/etc/os-release (e.g. Debian GNU/Linux 7 "
-                               "(wheezy)).", 1},
-    {"Kernel-Version", "string", "", "Kernel Version reported by the node "
-                                     "from 'uname -r' (e.g. "
-                                     "3.16.0-0.bpo.4-amd64).", 1},
-    {"Container-Runtime", "string", "", "Container runtime version reported "
-                                        "by the node through runtime remote "
-                                        "API (e.g. containerd://1.4.2).", 1},
+    {"OS-Image", "string", "",
+     "OS Image reported by the node from "
+     "/etc/os-release (e.g. Debian GNU/Linux 7 "
+     "(wheezy)).",
+     1},
+    {"Kernel-Version", "string", "",
+     "Kernel Version reported by the node "
+     "from 'uname -r' (e.g. "
+     "3.16.0-0.bpo.4-amd64).",
+     1},
+    {"Container-Runtime", "string", "",
+     "Container runtime version reported "
+     "by the node through runtime remote "
+     "API (e.g. containerd://1.4.2).",
+     1},
 };
 
 static void cells_nodes(const json_t *o, json_t *c, int64_t now)
@@ -610,33 +654,28 @@ static void cells_nodes(const json_t *o, json_t *c, int64_t now)
     json_t *v;
     const char *iip = "<none>", *eip = "<none>";
 
-    json_array_foreach(json_object_get(st, "conditions"), i, cd)
-    {
+    json_array_foreach (json_object_get(st, "conditions"), i, cd) {
         if (strcmp(str(json_object_get(cd, "type"), ""), "Ready") == 0)
             snprintf(status, sizeof status, "%s",
-                     strcmp(str(json_object_get(cd, "status"), ""), "True") ==
-                             0
+                     strcmp(str(json_object_get(cd, "status"), ""), "True") == 0
                          ? "Ready"
                          : "NotReady");
     }
     if (json_is_true(path(o, "spec", "unschedulable", NULL)))
         strncat(status, ",SchedulingDisabled",
                 sizeof status - strlen(status) - 1);
-    json_object_foreach(json_object_get(json_object_get(o, "metadata"),
-                                        "labels"),
-                        k, v)
-    {
+    json_object_foreach (
+        json_object_get(json_object_get(o, "metadata"), "labels"), k, v) {
         const char *role = NULL;
         if (strncmp(k, "node-role.kubernetes.io/", 24) == 0)
             role = k + 24;
         else if (strcmp(k, "kubernetes.io/role") == 0)
             role = str(v, "");
         if (role && *role && used < sizeof roles)
-            used += (size_t)snprintf(roles + used, sizeof roles - used,
-                                     "%s%s", used ? "," : "", role);
+            used += (size_t)snprintf(roles + used, sizeof roles - used, "%s%s",
+                                     used ? "," : "", role);
     }
-    json_array_foreach(json_object_get(st, "addresses"), i, a)
-    {
+    json_array_foreach (json_object_get(st, "addresses"), i, a) {
         const char *t = str(json_object_get(a, "type"), "");
         if (strcmp(t, "InternalIP") == 0 && strcmp(iip, "<none>") == 0)
             iip = str(json_object_get(a, "address"), "<none>");
@@ -653,8 +692,8 @@ static void cells_nodes(const json_t *o, json_t *c, int64_t now)
     add_str(c, eip);
     add_str(c, str(json_object_get(ni, "osImage"), "<unknown>"));
     add_str(c, str(json_object_get(ni, "kernelVersion"), "<unknown>"));
-    add_str(c, str(json_object_get(ni, "containerRuntimeVersion"),
-                   "<unknown>"));
+    add_str(c,
+            str(json_object_get(ni, "containerRuntimeVersion"), "<unknown>"));
 }
 const struct api_table_def api_table_nodes = {COLS(cols_nodes), cells_nodes};
 
@@ -676,17 +715,24 @@ const struct api_table_def api_table_namespaces = {COLS(cols_ns), cells_ns};
 static const struct api_table_col cols_svc[] = {
     NAME_COL,
     {"Type", "string", "", "type determines how the Service is exposed.", 0},
-    {"Cluster-IP", "string", "", "clusterIP is the IP address of the "
-                                 "service and is usually assigned randomly.",
+    {"Cluster-IP", "string", "",
+     "clusterIP is the IP address of the "
+     "service and is usually assigned randomly.",
      0},
-    {"External-IP", "string", "", "externalIPs is a list of IP addresses "
-                                  "for which nodes in the cluster will also "
-                                  "accept traffic for this service.", 0},
-    {"Port(s)", "string", "", "The list of ports that are exposed by this "
-                              "service.", 0},
+    {"External-IP", "string", "",
+     "externalIPs is a list of IP addresses "
+     "for which nodes in the cluster will also "
+     "accept traffic for this service.",
+     0},
+    {"Port(s)", "string", "",
+     "The list of ports that are exposed by this "
+     "service.",
+     0},
     AGE_COL,
-    {"Selector", "string", "", "Route service traffic to pods with label "
-                               "keys and values matching this selector.", 1},
+    {"Selector", "string", "",
+     "Route service traffic to pods with label "
+     "keys and values matching this selector.",
+     1},
 };
 static void cells_svc(const json_t *o, json_t *c, int64_t now)
 {
@@ -696,8 +742,7 @@ static void cells_svc(const json_t *o, json_t *c, int64_t now)
     json_t *p;
     const char *type = str(json_object_get(spec, "type"), "ClusterIP");
 
-    json_array_foreach(json_object_get(spec, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(spec, "ports"), i, p) {
         if (used >= sizeof ports)
             break;
         if (json_object_get(p, "nodePort"))
@@ -739,22 +784,19 @@ static void cells_ep(const json_t *o, json_t *c, int64_t now)
     json_t *ss, *a, *p;
     int count = 0, total = 0;
 
-    json_array_foreach(json_object_get(o, "subsets"), i, ss)
-    {
-        json_array_foreach(json_object_get(ss, "addresses"), j, a)
-        {
+    json_array_foreach (json_object_get(o, "subsets"), i, ss) {
+        json_array_foreach (json_object_get(ss, "addresses"), j, a) {
             json_t *ports = json_object_get(ss, "ports");
             if (json_array_size(ports) == 0) {
                 total++;
                 if (count < 3 && used < sizeof buf) {
-                    used += (size_t)snprintf(
-                        buf + used, sizeof buf - used, "%s%s",
-                        count ? "," : "", str(json_object_get(a, "ip"), ""));
+                    used += (size_t)snprintf(buf + used, sizeof buf - used,
+                                             "%s%s", count ? "," : "",
+                                             str(json_object_get(a, "ip"), ""));
                     count++;
                 }
             }
-            json_array_foreach(ports, k, p)
-            {
+            json_array_foreach (ports, k, p) {
                 total++;
                 if (count < 3 && used < sizeof buf) {
                     used += (size_t)snprintf(
@@ -782,8 +824,9 @@ static const struct api_table_col cols_cm[] = {
 static void cells_cm(const json_t *o, json_t *c, int64_t now)
 {
     add_name(c, o);
-    add_int(c, (json_int_t)(json_object_size(json_object_get(o, "data")) +
-                            json_object_size(json_object_get(o, "binaryData"))));
+    add_int(c,
+            (json_int_t)(json_object_size(json_object_get(o, "data")) +
+                         json_object_size(json_object_get(o, "binaryData"))));
     add_age(c, o, now);
 }
 const struct api_table_def api_table_configmaps = {COLS(cols_cm), cells_cm};
@@ -806,9 +849,11 @@ const struct api_table_def api_table_secrets = {COLS(cols_secret),
 
 static const struct api_table_col cols_sa[] = {
     NAME_COL,
-    {"Secrets", "string", "", "Secrets is a list of the secrets in the same "
-                              "namespace that pods running using this "
-                              "ServiceAccount are allowed to use.", 0},
+    {"Secrets", "string", "",
+     "Secrets is a list of the secrets in the same "
+     "namespace that pods running using this "
+     "ServiceAccount are allowed to use.",
+     0},
     AGE_COL,
 };
 static void cells_sa(const json_t *o, json_t *c, int64_t now)
@@ -822,21 +867,28 @@ const struct api_table_def api_table_serviceaccounts = {COLS(cols_sa),
 
 static const struct api_table_col cols_events[] = {
     {"Last Seen", "string", "", "Time when last event occurred", 0},
-    {"Type", "string", "", "Type of this event (Normal, Warning), new types "
-                           "could be added in the future", 0},
-    {"Reason", "string", "", "This should be a short, machine "
-                             "understandable string that gives the reason "
-                             "for the transition into the object's current "
-                             "status.", 0},
+    {"Type", "string", "",
+     "Type of this event (Normal, Warning), new types "
+     "could be added in the future",
+     0},
+    {"Reason", "string", "",
+     "This should be a short, machine "
+     "understandable string that gives the reason "
+     "for the transition into the object's current "
+     "status.",
+     0},
     {"Object", "string", "", "The object this Event is about", 0},
     {"Subobject", "string", "", "The subobject this Event is about", 1},
     {"Source", "string", "", "The component reporting this event.", 1},
-    {"Message", "string", "", "A human-readable description of the status "
-                              "of this operation.", 0},
-    {"First Seen", "string", "", "The time at which the event was first "
-                                 "recorded.", 1},
-    {"Count", "string", "", "The number of times this event has occurred.",
+    {"Message", "string", "",
+     "A human-readable description of the status "
+     "of this operation.",
+     0},
+    {"First Seen", "string", "",
+     "The time at which the event was first "
+     "recorded.",
      1},
+    {"Count", "string", "", "The number of times this event has occurred.", 1},
     {"Name", "string", "name", "Name must be unique within a namespace.", 1},
 };
 static void cells_events(const json_t *o, json_t *c, int64_t now)
@@ -856,9 +908,9 @@ static void cells_events(const json_t *o, json_t *c, int64_t now)
     if (first == NULL)
         first = last;
     for (i = 0; kind[i] && i + 1 < sizeof kind_lower; i++)
-        kind_lower[i] = (char)(kind[i] >= 'A' && kind[i] <= 'Z'
-                                   ? kind[i] - 'A' + 'a'
-                                   : kind[i]);
+        kind_lower[i] =
+            (char)(kind[i] >= 'A' && kind[i] <= 'Z' ? kind[i] - 'A' + 'a'
+                                                    : kind[i]);
     kind_lower[i] = '\0';
     snprintf(obj, sizeof obj, "%s/%s", kind_lower,
              str(json_object_get(io, "name"), ""));
@@ -886,8 +938,7 @@ static void cells_events(const json_t *o, json_t *c, int64_t now)
     add_str(c, count);
     add_name(c, o);
 }
-const struct api_table_def api_table_events = {COLS(cols_events),
-                                               cells_events};
+const struct api_table_def api_table_events = {COLS(cols_events), cells_events};
 
 static const struct api_table_col cols_leases[] = {
     NAME_COL,
@@ -900,8 +951,7 @@ static void cells_leases(const json_t *o, json_t *c, int64_t now)
     add_str(c, str(path(o, "spec", "holderIdentity", NULL), ""));
     add_age(c, o, now);
 }
-const struct api_table_def api_table_leases = {COLS(cols_leases),
-                                               cells_leases};
+const struct api_table_def api_table_leases = {COLS(cols_leases), cells_leases};
 
 /* --- the Table --------------------------------------------------------- */
 
@@ -917,8 +967,8 @@ json_t *api_table_new(const struct api_resource *res, json_t *items,
                       const char *rv, const char *cont, bool with_columns,
                       enum api_include inc)
 {
-    const struct api_table_def *def = res->table ? res->table
-                                                 : &api_table_default;
+    const struct api_table_def *def =
+        res->table ? res->table : &api_table_default;
     int64_t now = clock_real_ns();
     json_t *t = json_object(), *cols = json_array(), *rows = json_array();
     json_t *meta = json_object();
@@ -936,16 +986,14 @@ json_t *api_table_new(const struct api_resource *res, json_t *items,
         for (size_t k = 0; k < def->ncols; k++) {
             const struct api_table_col *col = &def->cols[k];
             json_array_append_new(
-                cols, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name",
-                                col->name, "type", col->type, "format",
-                                col->format, "description",
-                                col->description, "priority",
+                cols, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", col->name,
+                                "type", col->type, "format", col->format,
+                                "description", col->description, "priority",
                                 col->priority));
         }
     }
     json_object_set_new(t, "columnDefinitions", cols);
-    json_array_foreach(items, i, obj)
-    {
+    json_array_foreach (items, i, obj) {
         json_t *cells = json_array();
         json_t *row;
         def->cells(obj, cells, now);

@@ -21,7 +21,6 @@
 #include "apiserver/api_int.h"
 #include "lib/err.h"
 
-
 /* --- causes ------------------------------------------------------------- */
 
 void api_errs_init(struct api_errs *e)
@@ -81,8 +80,7 @@ void api_resp_invalid(struct api_resp *o, const struct api_resource *res,
 
     len = (size_t)snprintf(msg, sizeof msg, "%s \"%s\" is invalid: %s",
                            res->kind, name ? name : "", e->n > 1 ? "[" : "");
-    json_array_foreach(e->causes, i, c)
-    {
+    json_array_foreach (e->causes, i, c) {
         if (len >= sizeof msg)
             break;
         len += (size_t)snprintf(
@@ -92,12 +90,12 @@ void api_resp_invalid(struct api_resp *o, const struct api_resource *res,
     }
     if (e->n > 1 && len < sizeof msg)
         snprintf(msg + len, sizeof msg - len, "]");
-    api_resp_json(o, 422,
-                  api_status_new(K1S_EINVALID, msg,
-                                 json_pack("{s:s, s:s, s:s, s:O}", "name",
-                                           name ? name : "", "group",
-                                           res->group, "kind", res->kind,
-                                           "causes", e->causes)));
+    api_resp_json(
+        o, 422,
+        api_status_new(K1S_EINVALID, msg,
+                       json_pack("{s:s, s:s, s:s, s:O}", "name",
+                                 name ? name : "", "group", res->group, "kind",
+                                 res->kind, "causes", e->causes)));
 }
 
 /* --- names ------------------------------------------------------------- */
@@ -215,8 +213,7 @@ void api_validate_meta(const struct api_resource *res, const json_t *obj,
     if (labels && !json_is_object(labels))
         api_errs_add(e, "FieldValueTypeInvalid", "metadata.labels",
                      "Invalid value: must be a map of strings");
-    json_object_foreach((json_t *)labels, k, v)
-    {
+    json_object_foreach ((json_t *)labels, k, v) {
         snprintf(field, sizeof field, "metadata.labels");
         if (!qualified_name_ok(k))
             add_invalid(e, field, k,
@@ -227,8 +224,7 @@ void api_validate_meta(const struct api_resource *res, const json_t *obj,
                         "validation is "
                         "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
         else if (!json_is_string(v) || !label_value_ok(json_string_value(v)))
-            add_invalid(e, field,
-                        json_is_string(v) ? json_string_value(v) : "",
+            add_invalid(e, field, json_is_string(v) ? json_string_value(v) : "",
                         "a valid label must be an empty string or consist of "
                         "alphanumeric characters, '-', '_' or '.', and must "
                         "start and end with an alphanumeric character (e.g. "
@@ -236,8 +232,7 @@ void api_validate_meta(const struct api_resource *res, const json_t *obj,
                         "for validation is "
                         "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
     }
-    json_object_foreach((json_t *)ann, k, v)
-    {
+    json_object_foreach ((json_t *)ann, k, v) {
         if (!qualified_name_ok(k))
             add_invalid(e, "metadata.annotations", k,
                         "name part must consist of alphanumeric characters, "
@@ -254,13 +249,22 @@ void api_validate_meta(const struct api_resource *res, const json_t *obj,
 
 /* --- unknown fields (strict decoding) --------------------------------- */
 
-static const char *const meta_keys[] = {
-    "name",          "generateName",    "namespace",
-    "selfLink",      "uid",             "resourceVersion",
-    "generation",    "creationTimestamp", "deletionTimestamp",
-    "deletionGracePeriodSeconds", "labels", "annotations",
-    "ownerReferences", "finalizers",    "managedFields",
-    NULL};
+static const char *const meta_keys[] = {"name",
+                                        "generateName",
+                                        "namespace",
+                                        "selfLink",
+                                        "uid",
+                                        "resourceVersion",
+                                        "generation",
+                                        "creationTimestamp",
+                                        "deletionTimestamp",
+                                        "deletionGracePeriodSeconds",
+                                        "labels",
+                                        "annotations",
+                                        "ownerReferences",
+                                        "finalizers",
+                                        "managedFields",
+                                        NULL};
 
 static bool in_list(const char *const *l, const char *k)
 {
@@ -278,18 +282,16 @@ size_t api_unknown_fields(const struct api_resource *res, const json_t *obj,
     size_t n = 0, used = 0;
 
     out[0] = '\0';
-    json_object_foreach((json_t *)obj, k, v)
-    {
+    json_object_foreach ((json_t *)obj, k, v) {
         if (in_list(res->top_keys, k))
             continue;
         if (used < len)
-            used += (size_t)snprintf(out + used, len - used,
-                                     "%sunknown field \"%s\"",
-                                     n ? ", " : "", k);
+            used +=
+                (size_t)snprintf(out + used, len - used,
+                                 "%sunknown field \"%s\"", n ? ", " : "", k);
         n++;
     }
-    json_object_foreach(json_object_get(obj, "metadata"), k, v)
-    {
+    json_object_foreach (json_object_get(obj, "metadata"), k, v) {
         if (in_list(meta_keys, k))
             continue;
         if (used < len)
@@ -371,8 +373,7 @@ static void defaults_container(json_t *c)
             set_default(json_object_get(pr, "httpGet"), "scheme",
                         json_string("HTTP"));
     }
-    json_array_foreach(json_object_get(c, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(c, "ports"), i, p) {
         if (json_is_object(p))
             set_default(p, "protocol", json_string("TCP"));
     }
@@ -384,18 +385,20 @@ static const char *qos_class(const json_t *spec)
     json_t *c;
     bool any = false, all_guaranteed = true;
 
-    json_array_foreach(json_object_get(spec, "containers"), i, c)
-    {
+    json_array_foreach (json_object_get(spec, "containers"), i, c) {
         json_t *r = json_object_get(c, "resources");
         json_t *req = json_object_get(r, "requests");
         json_t *lim = json_object_get(r, "limits");
         if (json_object_size(req) || json_object_size(lim))
             any = true;
-        json_t *lc = json_object_get(lim, "cpu"), *lm = json_object_get(lim, "memory");
+        json_t *lc = json_object_get(lim, "cpu"),
+               *lm = json_object_get(lim, "memory");
         if (!lc || !lm)
             all_guaranteed = false;
-        json_t *rc = json_object_get(req, "cpu"), *rm = json_object_get(req, "memory");
-        if ((rc && lc && !json_equal(rc, lc)) || (rm && lm && !json_equal(rm, lm)))
+        json_t *rc = json_object_get(req, "cpu"),
+               *rm = json_object_get(req, "memory");
+        if ((rc && lc && !json_equal(rc, lc)) ||
+            (rm && lm && !json_equal(rm, lm)))
             all_guaranteed = false;
     }
     if (!any)
@@ -423,13 +426,11 @@ static void defaults_pod_spec(json_t *spec, bool is_template)
         set_default(spec, "preemptionPolicy",
                     json_string("PreemptLowerPriority"));
     }
-    json_array_foreach(json_object_get(spec, "containers"), i, c)
-    {
+    json_array_foreach (json_object_get(spec, "containers"), i, c) {
         if (json_is_object(c))
             defaults_container(c);
     }
-    json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-    {
+    json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
         if (json_is_object(c))
             defaults_container(c);
     }
@@ -440,16 +441,15 @@ static bool tolerates_noexecute(const json_t *tols, const char *key)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(tols, i, t)
-    {
+    json_array_foreach (tols, i, t) {
         const char *k = json_string_value(json_object_get(t, "key"));
         const char *eff = json_string_value(json_object_get(t, "effect"));
         const char *op = json_string_value(json_object_get(t, "operator"));
         bool key_ok = (k == NULL || *k == '\0')
                           ? (op != NULL && strcmp(op, "Exists") == 0)
                           : strcmp(k, key) == 0;
-        if (key_ok && (eff == NULL || *eff == '\0' ||
-                       strcmp(eff, "NoExecute") == 0))
+        if (key_ok &&
+            (eff == NULL || *eff == '\0' || strcmp(eff, "NoExecute") == 0))
             return true;
     }
     return false;
@@ -474,11 +474,10 @@ void api_admit_pod_tolerations(json_t *pod, int64_t not_ready_s,
         if (tolerates_noexecute(tols, keys[i]))
             continue;
         json_array_append_new(
-            tols, json_pack("{s:s, s:s, s:s, s:I}", "key", keys[i],
-                            "operator", "Exists", "effect", "NoExecute",
-                            "tolerationSeconds",
-                            (json_int_t)(i == 0 ? not_ready_s
-                                                : unreachable_s)));
+            tols,
+            json_pack("{s:s, s:s, s:s, s:I}", "key", keys[i], "operator",
+                      "Exists", "effect", "NoExecute", "tolerationSeconds",
+                      (json_int_t)(i == 0 ? not_ready_s : unreachable_s)));
     }
 }
 
@@ -506,8 +505,7 @@ static void validate_containers(const json_t *spec, const char *base,
         add_required(e, f, NULL);
         return;
     }
-    json_array_foreach(cs, i, c)
-    {
+    json_array_foreach (cs, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
         const char *image = json_string_value(json_object_get(c, "image"));
         size_t j;
@@ -518,8 +516,7 @@ static void validate_containers(const json_t *spec, const char *base,
         else if (!api_is_dns1123_label(name))
             add_invalid(e, f, name, msg_label);
         else {
-            json_array_foreach(cs, j, c2)
-            {
+            json_array_foreach (cs, j, c2) {
                 const char *n2 = json_string_value(json_object_get(c2, "name"));
                 if (j < i && n2 && strcmp(n2, name) == 0) {
                     api_errs_add(e, "FieldValueDuplicate", f,
@@ -531,8 +528,7 @@ static void validate_containers(const json_t *spec, const char *base,
         snprintf(f, sizeof f, "%s.containers[%zu].image", base, i);
         if (image == NULL || *image == '\0')
             add_required(e, f, NULL);
-        json_array_foreach(json_object_get(c, "ports"), j, p)
-        {
+        json_array_foreach (json_object_get(c, "ports"), j, p) {
             json_t *cp = json_object_get(p, "containerPort");
             snprintf(f, sizeof f, "%s.containers[%zu].ports[%zu].containerPort",
                      base, i, j);
@@ -549,10 +545,9 @@ static void validate_containers(const json_t *spec, const char *base,
         for (size_t k = 0; k < 2; k++) {
             const char *rk;
             json_t *rv;
-            json_object_foreach(
-                json_object_get(json_object_get(c, "resources"), kinds[k]),
-                rk, rv)
-            {
+            json_object_foreach (
+                json_object_get(json_object_get(c, "resources"), kinds[k]), rk,
+                rv) {
                 char val[64] = "";
                 snprintf(f, sizeof f, "%s.containers[%zu].resources.%s[%s]",
                          base, i, kinds[k], rk);
@@ -564,10 +559,11 @@ static void validate_containers(const json_t *spec, const char *base,
                 else if (json_is_real(rv))
                     snprintf(val, sizeof val, "%g", json_real_value(rv));
                 if (!quantity_ok(val))
-                    add_invalid(e, f, val,
-                                "quantities must match the regular "
-                                "expression "
-                                "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+                    add_invalid(
+                        e, f, val,
+                        "quantities must match the regular "
+                        "expression "
+                        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
             }
         }
     }
@@ -596,8 +592,7 @@ static void validate_restart_policy(const json_t *spec, const char *base,
                      rp);
 }
 
-void api_validate_pod(const json_t *obj, const json_t *old,
-                      struct api_errs *e)
+void api_validate_pod(const json_t *obj, const json_t *old, struct api_errs *e)
 {
     const json_t *spec = json_object_get(obj, "spec");
 
@@ -621,7 +616,8 @@ void api_validate_pod(const json_t *obj, const json_t *old,
     }
 }
 
-/* --- workloads ------------------------------------------------------------- */
+/* --- workloads -------------------------------------------------------------
+ */
 
 static void defaults_template(json_t *obj)
 {
@@ -643,8 +639,7 @@ void api_defaults_deployment(json_t *obj)
     set_default(spec, "progressDeadlineSeconds", json_integer(600));
     st = obj_at(spec, "strategy");
     set_default(st, "type", json_string("RollingUpdate"));
-    if (strcmp(sv(json_object_get(st, "type")),
-               "RollingUpdate") == 0) {
+    if (strcmp(sv(json_object_get(st, "type")), "RollingUpdate") == 0) {
         json_t *ru = obj_at(st, "rollingUpdate");
         set_default(ru, "maxUnavailable", json_string("25%"));
         set_default(ru, "maxSurge", json_string("25%"));
@@ -665,8 +660,7 @@ void api_defaults_daemonset(json_t *obj)
 
     set_default(spec, "revisionHistoryLimit", json_integer(10));
     set_default(us, "type", json_string("RollingUpdate"));
-    if (strcmp(sv(json_object_get(us, "type")),
-               "RollingUpdate") == 0) {
+    if (strcmp(sv(json_object_get(us, "type")), "RollingUpdate") == 0) {
         json_t *ru = obj_at(us, "rollingUpdate");
         set_default(ru, "maxUnavailable", json_integer(1));
         set_default(ru, "maxSurge", json_integer(0));
@@ -683,13 +677,11 @@ void api_defaults_statefulset(json_t *obj)
     set_default(spec, "revisionHistoryLimit", json_integer(10));
     set_default(spec, "podManagementPolicy", json_string("OrderedReady"));
     set_default(us, "type", json_string("RollingUpdate"));
-    if (strcmp(sv(json_object_get(us, "type")),
-               "RollingUpdate") == 0)
-        set_default(obj_at(us, "rollingUpdate"), "partition",
-                    json_integer(0));
+    if (strcmp(sv(json_object_get(us, "type")), "RollingUpdate") == 0)
+        set_default(obj_at(us, "rollingUpdate"), "partition", json_integer(0));
     set_default(spec, "persistentVolumeClaimRetentionPolicy",
-                json_pack("{s:s, s:s}", "whenDeleted", "Retain",
-                          "whenScaled", "Retain"));
+                json_pack("{s:s, s:s}", "whenDeleted", "Retain", "whenScaled",
+                          "Retain"));
     defaults_template(obj);
 }
 
@@ -708,16 +700,17 @@ void api_defaults_job(json_t *obj)
     set_default(spec, "completionMode", json_string("NonIndexed"));
     set_default(spec, "suspend", json_false());
     set_default(spec, "manualSelector", json_false());
-    set_default(spec, "podReplacementPolicy", json_string("TerminatingOrFailed"));
+    set_default(spec, "podReplacementPolicy",
+                json_string("TerminatingOrFailed"));
     /* the generated selector: batch.kubernetes.io/controller-uid */
     if (!json_is_true(json_object_get(spec, "manualSelector")) && uid &&
         json_object_get(spec, "selector") == NULL) {
         json_t *tm = obj_at(obj_at(spec, "template"), "metadata");
         json_t *tl = obj_at(tm, "labels");
-        json_object_set_new(
-            spec, "selector",
-            json_pack("{s:{s:s}}", "matchLabels",
-                      "batch.kubernetes.io/controller-uid", uid));
+        json_object_set_new(spec, "selector",
+                            json_pack("{s:{s:s}}", "matchLabels",
+                                      "batch.kubernetes.io/controller-uid",
+                                      uid));
         json_object_set_new(tl, "batch.kubernetes.io/controller-uid",
                             json_string(uid));
         json_object_set_new(tl, "controller-uid", json_string(uid));
@@ -738,14 +731,12 @@ static bool selector_matches_labels(const json_t *sel, const json_t *labels)
     size_t i;
     json_t *req;
 
-    json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
-    {
+    json_object_foreach (json_object_get(sel, "matchLabels"), k, v) {
         json_t *l = json_object_get(labels, k);
         if (!json_is_string(l) || !json_equal(l, v))
             return false;
     }
-    json_array_foreach(json_object_get(sel, "matchExpressions"), i, req)
-    {
+    json_array_foreach (json_object_get(sel, "matchExpressions"), i, req) {
         const char *key = json_string_value(json_object_get(req, "key"));
         const char *op = json_string_value(json_object_get(req, "operator"));
         json_t *l = key ? json_object_get(labels, key) : NULL;
@@ -754,8 +745,7 @@ static bool selector_matches_labels(const json_t *sel, const json_t *labels)
         json_t *val;
         if (key == NULL || op == NULL)
             return false;
-        json_array_foreach(json_object_get(req, "values"), j, val)
-        {
+        json_array_foreach (json_object_get(req, "values"), j, val) {
             if (l && json_equal(l, val))
                 in = true;
         }
@@ -768,18 +758,16 @@ static bool selector_matches_labels(const json_t *sel, const json_t *labels)
     return true;
 }
 
-static void validate_selector_template(const json_t *spec,
-                                       struct api_errs *e)
+static void validate_selector_template(const json_t *spec, struct api_errs *e)
 {
     const json_t *sel = json_object_get(spec, "selector");
     const json_t *tl = json_object_get(
         json_object_get(json_object_get(spec, "template"), "metadata"),
         "labels");
 
-    if (!json_is_object(sel) || (json_object_size(json_object_get(
-                                     sel, "matchLabels")) == 0 &&
-                                 json_array_size(json_object_get(
-                                     sel, "matchExpressions")) == 0)) {
+    if (!json_is_object(sel) ||
+        (json_object_size(json_object_get(sel, "matchLabels")) == 0 &&
+         json_array_size(json_object_get(sel, "matchExpressions")) == 0)) {
         add_required(e, "spec.selector", NULL);
         api_errs_add(e, "FieldValueInvalid", "spec.selector",
                      "Invalid value: \"null\": empty selector is invalid "
@@ -819,8 +807,7 @@ void api_validate_workload(const json_t *obj, const json_t *old,
                      "Invalid value: field is immutable");
 }
 
-void api_validate_job(const json_t *obj, const json_t *old,
-                      struct api_errs *e)
+void api_validate_job(const json_t *obj, const json_t *old, struct api_errs *e)
 {
     const json_t *spec = json_object_get(obj, "spec");
     const json_t *tspec =
@@ -863,13 +850,11 @@ void api_defaults_service(json_t *obj)
             h = (h ^ (unsigned char)*s) * 16777619u;
         for (const char *s = name ? name : ""; *s; s++)
             h = (h ^ (unsigned char)*s) * 16777619u;
-        snprintf(ip, sizeof ip, "10.96.%u.%u", (h >> 8) % 256,
-                 1 + h % 254);
+        snprintf(ip, sizeof ip, "10.96.%u.%u", (h >> 8) % 256, 1 + h % 254);
         json_object_set_new(spec, "clusterIP", json_string(ip));
         json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
     }
-    json_array_foreach(json_object_get(spec, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(spec, "ports"), i, p) {
         if (!json_is_object(p))
             continue;
         set_default(p, "protocol", json_string("TCP"));
@@ -895,8 +880,7 @@ void api_validate_service(const json_t *obj, const json_t *old,
     if (json_array_size(ports) == 0 && !(cip && strcmp(cip, "None") == 0) &&
         !(type && strcmp(type, "ExternalName") == 0))
         add_required(e, "spec.ports", NULL);
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         json_t *port = json_object_get(p, "port");
         snprintf(f, sizeof f, "spec.ports[%zu].port", i);
         if (!json_is_integer(port))
@@ -936,14 +920,13 @@ static bool config_key_ok(const char *k)
     return true;
 }
 
-static void validate_keys(const json_t *data, const char *field,
-                          bool strings, struct api_errs *e)
+static void validate_keys(const json_t *data, const char *field, bool strings,
+                          struct api_errs *e)
 {
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)data, k, v)
-    {
+    json_object_foreach ((json_t *)data, k, v) {
         if (!config_key_ok(k))
             add_invalid(e, field, k,
                         "a valid config key must consist of alphanumeric "
@@ -997,8 +980,7 @@ static bool is_b64(const char *s)
     if (n % 4)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (!strchr(b64tab, s[i]) &&
-            !(s[i] == '=' && i >= n - 2))
+        if (!strchr(b64tab, s[i]) && !(s[i] == '=' && i >= n - 2))
             return false;
     return true;
 }
@@ -1012,8 +994,7 @@ void api_defaults_secret(json_t *obj)
     set_default(obj, "type", json_string("Opaque"));
     if (json_is_object(sd)) {
         json_t *data = obj_at(obj, "data");
-        json_object_foreach(sd, k, v)
-        {
+        json_object_foreach (sd, k, v) {
             if (!json_is_string(v))
                 continue;
             char *enc = b64(json_string_value(v), json_string_length(v));
@@ -1033,8 +1014,7 @@ void api_validate_secret(const json_t *obj, const json_t *old,
     (void)old;
 
     validate_keys(json_object_get(obj, "data"), "data", true, e);
-    json_object_foreach(json_object_get(obj, "data"), k, v)
-    {
+    json_object_foreach (json_object_get(obj, "data"), k, v) {
         if (json_is_string(v) && !is_b64(json_string_value(v))) {
             char f[300];
             snprintf(f, sizeof f, "data[%s]", k);
@@ -1068,8 +1048,8 @@ void api_defaults_node(json_t *obj)
 void api_validate_lease(const json_t *obj, const json_t *old,
                         struct api_errs *e)
 {
-    const json_t *d = json_object_get(json_object_get(obj, "spec"),
-                                      "leaseDurationSeconds");
+    const json_t *d =
+        json_object_get(json_object_get(obj, "spec"), "leaseDurationSeconds");
     (void)old;
     if (d && (!json_is_integer(d) || json_integer_value(d) <= 0))
         api_errs_add(e, "FieldValueInvalid", "spec.leaseDurationSeconds",

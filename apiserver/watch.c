@@ -183,11 +183,11 @@ static void emit_obj(struct api_watcher *w, const char *type, json_t *obj,
 {
     if (w->o.table) {
         json_t *items = json_pack("[O]", obj);
-        json_t *t = api_table_new(w->o.res, items,
-                                  json_string_value(json_object_get(
-                                      json_object_get(obj, "metadata"),
-                                      "resourceVersion")),
-                                  NULL, !w->header_sent, w->o.include);
+        json_t *t = api_table_new(
+            w->o.res, items,
+            json_string_value(json_object_get(json_object_get(obj, "metadata"),
+                                              "resourceVersion")),
+            NULL, !w->header_sent, w->o.include);
         w->header_sent = true;
         json_decref(items);
         emit(type, t, arg);
@@ -212,8 +212,7 @@ static void finish(struct api_watcher *w)
     atomic_store(&w->ended, true);
 }
 
-int api_watcher_pump(struct api_watcher *w, api_watcher_emit_cb emit,
-                     void *arg)
+int api_watcher_pump(struct api_watcher *w, api_watcher_emit_cb emit, void *arg)
 {
     struct wx *x = (struct wx *)w;
     struct store_event evs[PUMP_BATCH];
@@ -254,8 +253,7 @@ int api_watcher_pump(struct api_watcher *w, api_watcher_emit_cb emit,
     }
     n = store_watch_poll(w->sw, evs, PUMP_BATCH);
     if (n == K1S_ESLOW) {
-        emit_error(w, "the watcher fell too far behind; list again", emit,
-                   arg);
+        emit_error(w, "the watcher fell too far behind; list again", emit, arg);
         finish(w);
         return 1;
     }

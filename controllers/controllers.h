@@ -51,8 +51,8 @@ struct ctrl_api {
                 json_t **ret_body);
     /* cb: see api_watch_start (exactly once with type == NULL at the end,
      * unless watch_stop was called). */
-    int (*watch_start)(void *ctx, const char *path, ctrl_watch_cb cb,
-                       void *arg, void **ret_watch);
+    int (*watch_start)(void *ctx, const char *path, ctrl_watch_cb cb, void *arg,
+                       void **ret_watch);
     void (*watch_stop)(void *watch); /* NULL ok */
     void *ctx;
 };
@@ -78,8 +78,7 @@ size_t ctrl_map_len(const struct ctrl_map *m);
 /* Calls cb for each entry; stops when cb returns non-zero. The map must
  * not be changed during the walk. */
 void ctrl_map_each(const struct ctrl_map *m,
-                   int (*cb)(const char *key, void *val, void *arg),
-                   void *arg);
+                   int (*cb)(const char *key, void *val, void *arg), void *arg);
 
 /* ------------------------------------------------------------ work queue */
 
@@ -119,7 +118,7 @@ int ctrl_informer_create(const struct ctrl_api *api, const char *path,
 int ctrl_informer_add_handler(struct ctrl_informer *inf, ctrl_informer_cb cb,
                               void *arg);
 int ctrl_informer_start(struct ctrl_informer *inf);
-void ctrl_informer_stop(struct ctrl_informer *inf); /* idempotent */
+void ctrl_informer_stop(struct ctrl_informer *inf);    /* idempotent */
 void ctrl_informer_destroy(struct ctrl_informer *inf); /* NULL ok */
 /* Waits up to timeout_ns for the first list; true when synced. */
 bool ctrl_informer_wait_synced(struct ctrl_informer *inf, int64_t timeout_ns);
@@ -150,8 +149,7 @@ unsigned ctrl_informer_lists(struct ctrl_informer *inf);
  * (client-go's workqueue.ParallelizeUntil): concurrent API writes share the
  * store's group commit instead of paying one fsync each. Returns the
  * number of calls that returned non-zero. fn must be thread-safe. */
-int ctrl_parallel(int n, int workers, int (*fn)(void *arg, int i),
-                  void *arg);
+int ctrl_parallel(int n, int workers, int (*fn)(void *arg, int i), void *arg);
 
 /* ------------------------------------------------------------ objects */
 

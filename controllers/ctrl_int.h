@@ -37,8 +37,8 @@ void ctrl_resolve_fenceposts(const json_t *max_surge,
  * canonical JSON (sorted keys, compact) and, when collision_count > 0, its
  * 4 little-endian bytes; the decimal value written with rand's
  * SafeEncodeString alphabet. out: at least 16 bytes. */
-void ctrl_template_hash(const json_t *tmpl, int64_t collision_count,
-                        char *out, size_t len);
+void ctrl_template_hash(const json_t *tmpl, int64_t collision_count, char *out,
+                        size_t len);
 
 /* EqualIgnoreHash: templates equal once the pod-template-hash label is
  * removed from both. */
@@ -60,9 +60,8 @@ struct ctrl_rs_size {
  * RollingUpdate: distributes desired+surge - sum(replicas) in proportion
  * to each set's size (getReplicaSetFraction, GetProportion), the leftover
  * to the largest; sets new_size of each. */
-void ctrl_proportional_scale(struct ctrl_rs_size *rs, size_t n,
-                             int64_t desired, int64_t surge,
-                             int64_t status_replicas);
+void ctrl_proportional_scale(struct ctrl_rs_size *rs, size_t n, int64_t desired,
+                             int64_t surge, int64_t status_replicas);
 
 /* Sorts pods (an array) into deletion order, best to delete first
  * (controller.ActivePodsWithRanks): unassigned < assigned; Pending <
@@ -85,8 +84,6 @@ json_t *ctrl_rs_status(const json_t *rs, const json_t *pods, int64_t now_ns,
 
 /* A revision number from annotations (0 if absent or bad). */
 int64_t ctrl_revision(const json_t *obj);
-
-
 
 /* ------------------------------------------------------------ manager */
 
@@ -126,7 +123,7 @@ struct ctrl_manager {
     const struct ctrl_gc_resource *gc_res[CTRL_GC_MAX];
     int ngc;
     struct ctrl_loop rs, dep, gc, ns, node;
-    pthread_mutex_t mu; /* expectations, node health */
+    pthread_mutex_t mu;            /* expectations, node health */
     struct ctrl_map *expectations; /* rs key -> struct ctrl_exp* */
     struct ctrl_map *node_health;  /* node name -> struct ctrl_node_health* */
     pthread_cond_t cond;
@@ -138,8 +135,8 @@ struct ctrl_manager {
 /* ReplicaSet expectations (controller.ControllerExpectations). */
 void ctrl_exp_expect(struct ctrl_manager *m, const char *rs_key, int64_t add,
                      int64_t del);
-void ctrl_exp_observe(struct ctrl_manager *m, const char *rs_key,
-                      int64_t add, int64_t del);
+void ctrl_exp_observe(struct ctrl_manager *m, const char *rs_key, int64_t add,
+                      int64_t del);
 bool ctrl_exp_satisfied(struct ctrl_manager *m, const char *rs_key);
 void ctrl_exp_delete(struct ctrl_manager *m, const char *rs_key);
 

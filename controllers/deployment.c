@@ -46,10 +46,10 @@
 
 struct dep_ctx {
     struct ctrl_manager *m;
-    json_t *d;       /* the Deployment (a private deep copy) */
-    json_t *new_rs;  /* borrowed from rss (owned array) or NULL */
-    json_t *olds;    /* array of old sets (private copies) */
-    json_t *rss;     /* all owned sets (private copies) */
+    json_t *d;               /* the Deployment (a private deep copy) */
+    json_t *new_rs;          /* borrowed from rss (owned array) or NULL */
+    json_t *olds;            /* array of old sets (private copies) */
+    json_t *rss;             /* all owned sets (private copies) */
     char ns[254], name[254]; /* copies: c->d is replaced by updates */
     int64_t desired, surge, unavail;
     bool rolling;
@@ -133,7 +133,7 @@ static int64_t sum(const json_t *rss, const char *path)
     size_t i;
     json_t *r;
     int64_t s = 0;
-    json_array_foreach(rss, i, r) {
+    json_array_foreach (rss, i, r) {
         if (strcmp(path, "spec.replicas") == 0)
             s += replicas_of(r);
         else
@@ -205,9 +205,9 @@ static int scale_rs(struct dep_ctx *c, json_t *rs, int64_t to)
     set_replicas_ann(c, rs);
     rv = rs_put(c, rs);
     if (rv == 0 && from != to)
-        ctrl_event(c->m->events, c->d, COMPONENT, "Normal",
-                   "ScalingReplicaSet", "Scaled %s replica set %s from %lld "
-                                        "to %lld",
+        ctrl_event(c->m->events, c->d, COMPONENT, "Normal", "ScalingReplicaSet",
+                   "Scaled %s replica set %s from %lld "
+                   "to %lld",
                    to > from ? "up" : "down", ctrl_jstr(rs, "metadata.name"),
                    (long long)from, (long long)to);
     return rv;
@@ -218,7 +218,7 @@ static int64_t max_revision(const json_t *rss)
     size_t i;
     json_t *r;
     int64_t m = 0;
-    json_array_foreach(rss, i, r) {
+    json_array_foreach (rss, i, r) {
         int64_t v = ctrl_revision(r);
         if (v > m)
             m = v;
@@ -252,19 +252,18 @@ static int load(struct dep_ctx *c, const char *key)
              ctrl_jstr(c->d, "metadata.name") ? ctrl_jstr(c->d, "metadata.name")
                                               : "");
     c->desired = ctrl_jint(c->d, "spec.replicas", 1);
-    c->rolling = !(ctrl_jstr(c->d, "spec.strategy.type") &&
-                   strcmp(ctrl_jstr(c->d, "spec.strategy.type"), "Recreate") ==
-                       0);
+    c->rolling =
+        !(ctrl_jstr(c->d, "spec.strategy.type") &&
+          strcmp(ctrl_jstr(c->d, "spec.strategy.type"), "Recreate") == 0);
     if (c->rolling)
         ctrl_resolve_fenceposts(
             ctrl_jget(c->d, "spec.strategy.rollingUpdate.maxSurge"),
             ctrl_jget(c->d, "spec.strategy.rollingUpdate.maxUnavailable"),
             c->desired, &c->surge, &c->unavail);
-    shared = ctrl_informer_by_index(c->m->rss,
-                                    ctrl_jstr(c->d, "metadata.uid")
-                                        ? ctrl_jstr(c->d, "metadata.uid")
-                                        : "-",
-                                    c->ns);
+    shared = ctrl_informer_by_index(
+        c->m->rss,
+        ctrl_jstr(c->d, "metadata.uid") ? ctrl_jstr(c->d, "metadata.uid") : "-",
+        c->ns);
     c->rss = json_array();
     c->olds = json_array();
     if (shared == NULL || c->rss == NULL || c->olds == NULL) {
@@ -272,20 +271,21 @@ static int load(struct dep_ctx *c, const char *key)
         return K1S_ENOMEM;
     }
     tmpl = ctrl_jget(c->d, "spec.template");
-    json_array_foreach(shared, i, r) {
+    json_array_foreach (shared, i, r) {
         if (owned_by(r, (void *)ctrl_jstr(c->d, "metadata.uid")))
             json_array_append_new(c->rss, json_deep_copy(r));
     }
     json_decref(shared);
-    json_array_foreach(c->rss, i, r) {
-        int64_t created = ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));
+    json_array_foreach (c->rss, i, r) {
+        int64_t created =
+            ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));
         if (ctrl_templates_equal(ctrl_jget(r, "spec.template"), tmpl) &&
             (c->new_rs == NULL || created < new_created)) {
             c->new_rs = r;
             new_created = created;
         }
     }
-    json_array_foreach(c->rss, i, r) {
+    json_array_foreach (c->rss, i, r) {
         if (r != c->new_rs)
             json_array_append(c->olds, r);
     }
@@ -317,8 +317,7 @@ static void set_progressing(struct dep_ctx *c, const char *status,
 /* Annotations a Deployment passes to its ReplicaSets. */
 static bool skip_ann(const char *k)
 {
-    return strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") ==
-               0 ||
+    return strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") == 0 ||
            strcmp(k, CTRL_REVISION_ANN) == 0 ||
            strcmp(k, CTRL_HISTORY_ANN) == 0 ||
            strcmp(k, CTRL_DESIRED_ANN) == 0 || strcmp(k, CTRL_MAX_ANN) == 0;
@@ -328,7 +327,7 @@ static void copy_annotations(const json_t *d, json_t *rs)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(ctrl_jget(d, "metadata.annotations"), k, v) {
+    json_object_foreach (ctrl_jget(d, "metadata.annotations"), k, v) {
         if (!skip_ann(k) && json_is_string(v))
             set_ann(rs, k, json_string_value(v));
     }
@@ -369,8 +368,8 @@ static int get_new_rs(struct dep_ctx *c, bool create)
                 /* revision-history: the revisions this set had before */
                 const char *h = get_ann(c->new_rs, CTRL_HISTORY_ANN);
                 char hist[512];
-                snprintf(hist, sizeof hist, "%s%s%s", h ? h : "",
-                         h ? "," : "", old);
+                snprintf(hist, sizeof hist, "%s%s%s", h ? h : "", h ? "," : "",
+                         old);
                 set_ann(c->new_rs, CTRL_HISTORY_ANN, hist);
             }
             set_ann(c->new_rs, CTRL_REVISION_ANN, revs);
@@ -420,17 +419,18 @@ static int get_new_rs(struct dep_ctx *c, bool create)
     rs = json_pack(
         "{s:s,s:s,s:{s:s,s:s,s:O,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]},"
         "s:{s:I,s:I,s:o,s:o}}",
-        "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name",
-        name, "namespace", c->ns, "labels", labels, "ownerReferences",
-        "apiVersion", "apps/v1", "kind", "Deployment", "name", c->name, "uid",
-        ctrl_jstr(c->d, "metadata.uid"), "controller", 1,
-        "blockOwnerDeletion", 1, "spec", "replicas",
+        "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name", name,
+        "namespace", c->ns, "labels", labels, "ownerReferences", "apiVersion",
+        "apps/v1", "kind", "Deployment", "name", c->name, "uid",
+        ctrl_jstr(c->d, "metadata.uid"), "controller", 1, "blockOwnerDeletion",
+        1, "spec", "replicas",
         (json_int_t)(c->rolling ? ctrl_rolling_new_replicas(
                                       c->desired, c->surge,
                                       sum(c->olds, "spec.replicas"), 0)
                                 : c->desired),
-        "minReadySeconds", (json_int_t)ctrl_jint(c->d, "spec.minReadySeconds", 0),
-        "selector", sel, "template", tmpl);
+        "minReadySeconds",
+        (json_int_t)ctrl_jint(c->d, "spec.minReadySeconds", 0), "selector", sel,
+        "template", tmpl);
     if (rs == NULL)
         return K1S_ENOMEM;
     copy_annotations(c->d, rs);
@@ -448,7 +448,8 @@ static int get_new_rs(struct dep_ctx *c, bool create)
         json_decref(ret);
         ret = NULL;
         st = c->m->api.call(c->m->api.ctx, "GET", gpath, NULL, NULL, &got);
-        if (st == 200 && owned_by(got, (void *)ctrl_jstr(c->d, "metadata.uid")) &&
+        if (st == 200 &&
+            owned_by(got, (void *)ctrl_jstr(c->d, "metadata.uid")) &&
             ctrl_templates_equal(ctrl_jget(got, "spec.template"),
                                  ctrl_jget(c->d, "spec.template"))) {
             json_decref(got);
@@ -474,9 +475,9 @@ static int get_new_rs(struct dep_ctx *c, bool create)
         return K1S_EIO;
     }
     if (replicas_of(ret) > 0)
-        ctrl_event(c->m->events, c->d, COMPONENT, "Normal",
-                   "ScalingReplicaSet", "Scaled up replica set %s from 0 to "
-                                        "%lld",
+        ctrl_event(c->m->events, c->d, COMPONENT, "Normal", "ScalingReplicaSet",
+                   "Scaled up replica set %s from 0 to "
+                   "%lld",
                    name, (long long)replicas_of(ret));
     json_array_append(c->rss, ret);
     c->new_rs = ret;
@@ -497,7 +498,7 @@ static bool is_scaling_event(struct dep_ctx *c)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(c->rss, i, r) {
+    json_array_foreach (c->rss, i, r) {
         const char *a = get_ann(r, CTRL_DESIRED_ANN);
         if (replicas_of(r) <= 0 || a == NULL)
             continue;
@@ -515,7 +516,7 @@ static int scale(struct dep_ctx *c)
     size_t i, n;
     int rv = 0;
 
-    json_array_foreach(c->rss, i, r) {
+    json_array_foreach (c->rss, i, r) {
         if (replicas_of(r) > 0)
             json_array_append(active, r);
     }
@@ -525,8 +526,9 @@ static int scale(struct dep_ctx *c)
         only = c->new_rs;
         if (only == NULL) {
             int64_t best = -1;
-            json_array_foreach(c->olds, i, r) {
-                int64_t t = ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));
+            json_array_foreach (c->olds, i, r) {
+                int64_t t =
+                    ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));
                 if (t > best) {
                     best = t;
                     only = r;
@@ -543,7 +545,7 @@ static int scale(struct dep_ctx *c)
     }
     if (c->new_rs && replicas_of(c->new_rs) == c->desired &&
         ctrl_jint(c->new_rs, "status.availableReplicas", 0) >= c->desired) {
-        json_array_foreach(c->olds, i, r) {
+        json_array_foreach (c->olds, i, r) {
             if (replicas_of(r) > 0 && (rv = scale_rs(c, r, 0)) != 0)
                 goto out;
         }
@@ -556,15 +558,16 @@ static int scale(struct dep_ctx *c)
         rv = K1S_ENOMEM;
         goto out;
     }
-    json_array_foreach(active, i, r) {
+    json_array_foreach (active, i, r) {
         const char *a = get_ann(r, CTRL_MAX_ANN);
         sz[i].replicas = replicas_of(r);
-        sz[i].created_ns = ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));
+        sz[i].created_ns =
+            ctrl_time_ns(ctrl_jstr(r, "metadata.creationTimestamp"));
         sz[i].annotated_max = a ? strtoll(a, NULL, 10) : -1;
     }
     ctrl_proportional_scale(sz, n, c->desired, c->surge,
                             ctrl_jint(c->d, "status.replicas", 0));
-    json_array_foreach(active, i, r) {
+    json_array_foreach (active, i, r) {
         if ((rv = scale_rs(c, r, sz[i].new_size)) != 0)
             break;
     }
@@ -591,7 +594,7 @@ static void cleanup(struct dep_ctx *c)
     cand = calloc(json_array_size(c->olds) + 1, sizeof *cand);
     if (cand == NULL)
         return;
-    json_array_foreach(c->olds, i, r) {
+    json_array_foreach (c->olds, i, r) {
         if (replicas_of(r) == 0 && ctrl_jint(r, "status.replicas", 0) == 0 &&
             ctrl_jint(r, "status.observedGeneration", 0) >=
                 ctrl_jint(r, "metadata.generation", 0))
@@ -656,14 +659,15 @@ static int sync_status(struct dep_ctx *c, const char *key, bool rollout)
         st = json_object();
         json_object_set_new(c->d, "status", st);
     }
-    json_object_set_new(st, "observedGeneration",
-                        json_integer(ctrl_jint(c->d, "metadata.generation", 0)));
+    json_object_set_new(
+        st, "observedGeneration",
+        json_integer(ctrl_jint(c->d, "metadata.generation", 0)));
     json_object_set_new(st, "replicas",
                         json_integer(sum(c->rss, "status.replicas")));
-    json_object_set_new(st, "updatedReplicas",
-                        json_integer(c->new_rs ? ctrl_jint(c->new_rs,
-                                                           "status.replicas", 0)
-                                               : 0));
+    json_object_set_new(
+        st, "updatedReplicas",
+        json_integer(c->new_rs ? ctrl_jint(c->new_rs, "status.replicas", 0)
+                               : 0));
     json_object_set_new(st, "readyReplicas",
                         json_integer(sum(c->rss, "status.readyReplicas")));
     json_object_set_new(st, "availableReplicas", json_integer(avail));
@@ -674,10 +678,9 @@ static int sync_status(struct dep_ctx *c, const char *key, bool rollout)
                            "MinimumReplicasAvailable",
                            "Deployment has minimum availability.", true);
     else
-        ctrl_set_condition(c->d, "Available", "False",
-                           "MinimumReplicasUnavailable",
-                           "Deployment does not have minimum availability.",
-                           true);
+        ctrl_set_condition(
+            c->d, "Available", "False", "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.", true);
     if (paused) {
         const json_t *pc = ctrl_get_condition(c->d, "Progressing");
         const char *r = json_string_value(json_object_get(pc, "reason"));
@@ -710,8 +713,8 @@ static int sync_status(struct dep_ctx *c, const char *key, bool rollout)
             requeue = deadline * 1000000000LL + 1000000000LL;
         } else if (r && strcmp(r, "NewReplicaSetAvailable") != 0 &&
                    strcmp(r, "ProgressDeadlineExceeded") != 0) {
-            int64_t last = ctrl_time_ns(json_string_value(
-                json_object_get(pc, "lastUpdateTime")));
+            int64_t last = ctrl_time_ns(
+                json_string_value(json_object_get(pc, "lastUpdateTime")));
             int64_t due = last + deadline * 1000000000LL;
             if (last && due <= clock_real_ns()) {
                 set_progressing(c, "False", "ProgressDeadlineExceeded",
@@ -744,7 +747,7 @@ static bool old_pods_running(struct dep_ctx *c)
 {
     size_t i;
     json_t *r;
-    json_array_foreach(c->olds, i, r) {
+    json_array_foreach (c->olds, i, r) {
         if (ctrl_jint(r, "status.replicas", 0) > 0)
             return true;
     }
@@ -759,7 +762,7 @@ static int rollout_recreate(struct dep_ctx *c, const char *key)
     int rv = get_new_rs(c, false);
     if (rv != 0)
         return rv;
-    json_array_foreach(c->olds, i, r) {
+    json_array_foreach (c->olds, i, r) {
         if (replicas_of(r) > 0) {
             if ((rv = scale_rs(c, r, 0)) != 0)
                 return rv;
@@ -782,10 +785,10 @@ static int rollout_recreate(struct dep_ctx *c, const char *key)
 
 static int cmp_created(const void *a, const void *b)
 {
-    int64_t x = ctrl_time_ns(ctrl_jstr(*(json_t *const *)a,
-                                       "metadata.creationTimestamp"));
-    int64_t y = ctrl_time_ns(ctrl_jstr(*(json_t *const *)b,
-                                       "metadata.creationTimestamp"));
+    int64_t x = ctrl_time_ns(
+        ctrl_jstr(*(json_t *const *)a, "metadata.creationTimestamp"));
+    int64_t y = ctrl_time_ns(
+        ctrl_jstr(*(json_t *const *)b, "metadata.creationTimestamp"));
     return x < y ? -1 : x > y;
 }
 
@@ -795,11 +798,10 @@ static int reconcile_olds(struct dep_ctx *c, bool *ret_scaled)
     int64_t old_count = sum(c->olds, "spec.replicas");
     int64_t all = sum(c->rss, "spec.replicas");
     int64_t min_avail = c->desired - c->unavail;
-    int64_t new_unavail = c->new_rs
-                              ? replicas_of(c->new_rs) -
-                                    ctrl_jint(c->new_rs,
-                                              "status.availableReplicas", 0)
-                              : 0;
+    int64_t new_unavail =
+        c->new_rs ? replicas_of(c->new_rs) -
+                        ctrl_jint(c->new_rs, "status.availableReplicas", 0)
+                  : 0;
     int64_t max_down = all - min_avail - new_unavail, cleaned = 0, avail;
     size_t n = json_array_size(c->olds), i;
     json_t **olds;

@@ -43,7 +43,7 @@ struct ctrl_events {
     json_t *queue; /* array of [dedup key, event] */
     bool stopping;
     pthread_t thread;
-    struct ctrl_map *cache; /* dedup key -> json_t* written event */
+    struct ctrl_map *cache;   /* dedup key -> json_t* written event */
     struct ctrl_map *buckets; /* source|uid -> struct ev_bucket* (mu) */
 };
 
@@ -146,7 +146,7 @@ static void *events_main(void *arg)
         batch = ev->queue;
         ev->queue = json_array();
         pthread_mutex_unlock(&ev->mu);
-        json_array_foreach(batch, i, it) {
+        json_array_foreach (batch, i, it) {
             write_event(ev, json_string_value(json_array_get(it, 0)),
                         json_array_get(it, 1));
         }
@@ -228,18 +228,17 @@ void ctrl_event(struct ctrl_events *ev, const json_t *obj,
     ctrl_now(now, sizeof now);
     snprintf(name, sizeof name, "%.200s.%llx", oname,
              (unsigned long long)clock_real_ns());
-    e = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s?,s:s?,s:s,s:s?,s:s?,s:s?},"
-                  "s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:s,s:s,s:n}",
-                  "apiVersion", "v1", "kind", "Event", "metadata", "name",
-                  name, "namespace", ns, "involvedObject", "kind",
-                  ctrl_jstr(obj, "kind"), "namespace",
-                  ctrl_jstr(obj, "metadata.namespace"), "name", oname, "uid",
-                  uid, "apiVersion", ctrl_jstr(obj, "apiVersion"),
-                  "resourceVersion", ctrl_jstr(obj, "metadata.resourceVersion"),
-                  "reason", reason, "message", msg, "source", "component",
-                  component, "firstTimestamp", now, "lastTimestamp", now,
-                  "count", 1, "type", type, "reportingComponent", component,
-                  "reportingInstance", component, "eventTime");
+    e = json_pack(
+        "{s:s,s:s,s:{s:s,s:s},s:{s:s?,s:s?,s:s,s:s?,s:s?,s:s?},"
+        "s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:s,s:s,s:n}",
+        "apiVersion", "v1", "kind", "Event", "metadata", "name", name,
+        "namespace", ns, "involvedObject", "kind", ctrl_jstr(obj, "kind"),
+        "namespace", ctrl_jstr(obj, "metadata.namespace"), "name", oname, "uid",
+        uid, "apiVersion", ctrl_jstr(obj, "apiVersion"), "resourceVersion",
+        ctrl_jstr(obj, "metadata.resourceVersion"), "reason", reason, "message",
+        msg, "source", "component", component, "firstTimestamp", now,
+        "lastTimestamp", now, "count", 1, "type", type, "reportingComponent",
+        component, "reportingInstance", component, "eventTime");
     if (e == NULL)
         return;
     snprintf(key, sizeof key, "%s|%s|%s|%s|%s|%s", uid ? uid : oname, type,

@@ -52,7 +52,7 @@ static bool has_finalizer(const json_t *o, const char *f)
 {
     json_t *fs = ctrl_jget(o, "metadata.finalizers"), *x;
     size_t i;
-    json_array_foreach(fs, i, x) {
+    json_array_foreach (fs, i, x) {
         if (json_is_string(x) && strcmp(json_string_value(x), f) == 0)
             return true;
     }
@@ -74,7 +74,7 @@ static bool refers_to(const json_t *o, void *arg)
 {
     json_t *refs = ctrl_jget(o, "metadata.ownerReferences"), *r;
     size_t i;
-    json_array_foreach(refs, i, r) {
+    json_array_foreach (refs, i, r) {
         const char *u = json_string_value(json_object_get(r, "uid"));
         if (u && strcmp(u, arg) == 0)
             return true;
@@ -92,7 +92,7 @@ static void enqueue_dependents(struct ctrl_manager *m, const char *uid,
                                        refers_to, (void *)uid);
         size_t j;
         json_t *o;
-        json_array_foreach(l, j, o)
+        json_array_foreach (l, j, o)
             enqueue(m, i, o);
         json_decref(l);
     }
@@ -134,8 +134,8 @@ static void obj_path(const struct ctrl_gc_resource *r, const char *ns,
 {
     const char *root = strchr(r->group_version, '/') ? "/apis" : "/api";
     if (r->namespaced)
-        snprintf(buf, len, "%s/%s/namespaces/%s/%s/%s", root,
-                 r->group_version, ns, r->plural, name);
+        snprintf(buf, len, "%s/%s/namespaces/%s/%s/%s", root, r->group_version,
+                 ns, r->plural, name);
     else
         snprintf(buf, len, "%s/%s/%s/%s", root, r->group_version, r->plural,
                  name);
@@ -194,9 +194,9 @@ static int owner_exists(struct ctrl_manager *m, const json_t *ref,
         if (n + 3 >= sizeof plural)
             return 0;
         for (size_t i = 0; i <= n; i++)
-            plural[i] = (char)(kind[i] >= 'A' && kind[i] <= 'Z'
-                                   ? kind[i] - 'A' + 'a'
-                                   : kind[i]);
+            plural[i] =
+                (char)(kind[i] >= 'A' && kind[i] <= 'Z' ? kind[i] - 'A' + 'a'
+                                                        : kind[i]);
         if (n > 0 && plural[n - 1] == 's')
             strcat(plural, "es");
         else if (n > 0 && plural[n - 1] == 'y')
@@ -231,9 +231,9 @@ static bool has_dependents(struct ctrl_manager *m, const json_t *o)
 {
     const char *uid = ctrl_jstr(o, "metadata.uid");
     for (int i = 0; uid && i < m->ngc; i++) {
-        json_t *l = ctrl_informer_list(m->gc_inf[i],
-                                       ctrl_jstr(o, "metadata.namespace"),
-                                       refers_to, (void *)uid);
+        json_t *l =
+            ctrl_informer_list(m->gc_inf[i], ctrl_jstr(o, "metadata.namespace"),
+                               refers_to, (void *)uid);
         size_t n = json_array_size(l);
         json_decref(l);
         if (n > 0)
@@ -253,8 +253,8 @@ static int delete_obj(struct ctrl_manager *m, int idx, const json_t *o,
              ctrl_jstr(o, "metadata.name"), path, sizeof path);
     body = json_pack("{s:s,s:s,s:s,s:{s:s}}", "kind", "DeleteOptions",
                      "apiVersion", "v1", "propagationPolicy",
-                     foreground ? "Foreground" : "Background",
-                     "preconditions", "uid", ctrl_jstr(o, "metadata.uid"));
+                     foreground ? "Foreground" : "Background", "preconditions",
+                     "uid", ctrl_jstr(o, "metadata.uid"));
     st = m->api.call(m->api.ctx, "DELETE", path, NULL, body, &ret);
     json_decref(body);
     json_decref(ret);
@@ -278,7 +278,7 @@ static int remove_refs(struct ctrl_manager *m, int idx, const json_t *o,
         json_t *u;
         bool gone = false;
         r = json_array_get(refs, i);
-        json_array_foreach(gone_uids, j, u) {
+        json_array_foreach (gone_uids, j, u) {
             if (json_equal(u, json_object_get(r, "uid")))
                 gone = true;
         }
@@ -329,13 +329,13 @@ static int process_owner(struct ctrl_manager *m, int idx, const json_t *o,
 
     if (has_finalizer(o, "orphan")) {
         for (int i = 0; i < m->ngc && rv == 0; i++) {
-            json_t *l = ctrl_informer_list(
-                m->gc_inf[i], m->gc_res[i]->namespaced ? ns : NULL, refers_to,
-                (void *)uid);
+            json_t *l = ctrl_informer_list(m->gc_inf[i],
+                                           m->gc_res[i]->namespaced ? ns : NULL,
+                                           refers_to, (void *)uid);
             json_t *uids = json_pack("[s]", uid);
             size_t j;
             json_t *d;
-            json_array_foreach(l, j, d) {
+            json_array_foreach (l, j, d) {
                 if ((rv = remove_refs(m, i, d, uids)) != 0)
                     break;
             }
@@ -349,12 +349,12 @@ static int process_owner(struct ctrl_manager *m, int idx, const json_t *o,
     if (has_finalizer(o, "foregroundDeletion")) {
         bool blocking = false;
         for (int i = 0; i < m->ngc && rv == 0; i++) {
-            json_t *l = ctrl_informer_list(
-                m->gc_inf[i], m->gc_res[i]->namespaced ? ns : NULL, refers_to,
-                (void *)uid);
+            json_t *l = ctrl_informer_list(m->gc_inf[i],
+                                           m->gc_res[i]->namespaced ? ns : NULL,
+                                           refers_to, (void *)uid);
             size_t j;
             json_t *d;
-            json_array_foreach(l, j, d) {
+            json_array_foreach (l, j, d) {
                 blocking = true;
                 if (!deleting(d))
                     rv = delete_obj(m, i, d, has_dependents(m, d));
@@ -402,7 +402,7 @@ int ctrl_gc_reconcile(struct ctrl_manager *m, const char *key)
     if (nrefs == 0)
         goto out;
     gone = json_array();
-    json_array_foreach(refs, i, r) {
+    json_array_foreach (refs, i, r) {
         json_t *owner = NULL;
         int e = owner_exists(m, r, ns, &owner);
         if (e < 0) {

@@ -113,8 +113,7 @@ static void index_del(struct ctrl_informer *inf, const char *key,
         ctrl_map_destroy(ctrl_map_del(inf->index, v), NULL);
 }
 
-static void index_add(struct ctrl_informer *inf, const char *key,
-                      json_t *obj)
+static void index_add(struct ctrl_informer *inf, const char *key, json_t *obj)
 {
     char buf[256];
     const char *v;
@@ -388,7 +387,7 @@ static int do_list(struct ctrl_informer *inf)
         goto out;
     }
     pthread_mutex_lock(&inf->mu);
-    json_array_foreach(items, i, it) {
+    json_array_foreach (items, i, it) {
         char key[512];
         json_t *old = NULL, *copy;
         if (ctrl_jstr(it, "metadata.name") == NULL)
@@ -403,11 +402,11 @@ static int do_list(struct ctrl_informer *inf)
             json_decref(copy);
             continue;
         }
-        json_array_append_new(pairs, json_pack("[oO]", old ? old : json_null(),
-                                               copy));
+        json_array_append_new(pairs,
+                              json_pack("[oO]", old ? old : json_null(), copy));
     }
     ctrl_map_each(inf->store, collect_gone, &rc);
-    json_array_foreach(rc.gone, i, it) {
+    json_array_foreach (rc.gone, i, it) {
         char key[512];
         json_decref(store_del(inf, ctrl_obj_key(it, key, sizeof key)));
     }
@@ -417,11 +416,11 @@ static int do_list(struct ctrl_informer *inf)
     pthread_cond_broadcast(&inf->cond);
     pthread_mutex_unlock(&inf->mu);
 
-    json_array_foreach(pairs, i, it) {
+    json_array_foreach (pairs, i, it) {
         json_t *o = json_array_get(it, 0);
         dispatch(inf, json_is_null(o) ? NULL : o, json_array_get(it, 1));
     }
-    json_array_foreach(rc.gone, i, it)
+    json_array_foreach (rc.gone, i, it)
         dispatch(inf, it, NULL);
 out:
     ctrl_map_destroy(rc.seen, NULL);
@@ -448,7 +447,7 @@ static void resync(struct ctrl_informer *inf)
     pthread_mutex_lock(&inf->mu);
     ctrl_map_each(inf->store, collect_all, all);
     pthread_mutex_unlock(&inf->mu);
-    json_array_foreach(all, i, it)
+    json_array_foreach (all, i, it)
         dispatch(inf, it, it);
     json_decref(all);
 }
@@ -489,8 +488,7 @@ static void *informer_main(void *arg)
             need_list = true;
             while (!inf->stopping && clock_mono_ns() < until)
                 wait_until(inf, until);
-            backoff = backoff * 2 > 10000000000LL ? 10000000000LL
-                                                  : backoff * 2;
+            backoff = backoff * 2 > 10000000000LL ? 10000000000LL : backoff * 2;
             continue;
         }
         backoff = 200000000LL;

@@ -43,8 +43,8 @@ static const struct ctrl_gc_resource gc_builtin[] = {
 /* The pods' and replicasets' index: the controller's uid ("" for none). */
 static const char *controller_uid(const json_t *obj, char *buf, size_t len)
 {
-    const char *u = json_string_value(
-        json_object_get(ctrl_controller_ref(obj), "uid"));
+    const char *u =
+        json_string_value(json_object_get(ctrl_controller_ref(obj), "uid"));
     (void)buf;
     (void)len;
     return u ? u : "";
@@ -238,8 +238,7 @@ void ctrl_manager_stop(struct ctrl_manager *m)
 }
 
 int ctrl_manager_start(const struct ctrl_api *api,
-                       const struct ctrl_config *cfg,
-                       struct ctrl_manager **ret)
+                       const struct ctrl_config *cfg, struct ctrl_manager **ret)
 {
     struct ctrl_manager *m = calloc(1, sizeof *m);
     pthread_condattr_t ca;
@@ -295,12 +294,13 @@ int ctrl_manager_start(const struct ctrl_api *api,
     rv = ctrl_informer_create(api, "/api/v1/nodes", RESYNC_NS, &m->nodes);
     if (rv == 0)
         rv = ctrl_informer_create(
-            api, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/"
-                 "leases",
+            api,
+            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/"
+            "leases",
             0, &m->leases);
     if (rv == 0)
-        rv = ctrl_informer_create(api, "/api/v1/namespaces", RESYNC_NS,
-                                  &m->nss);
+        rv =
+            ctrl_informer_create(api, "/api/v1/namespaces", RESYNC_NS, &m->nss);
     if (rv == 0)
         rv = loop_init(m, &m->rs, "replicaset", ctrl_rs_reconcile);
     if (rv == 0)

@@ -100,8 +100,7 @@ static void grow(struct ctrl_map *m)
     m->nslots = n;
 }
 
-int ctrl_map_put(struct ctrl_map *m, const char *key, void *val,
-                 void **ret_old)
+int ctrl_map_put(struct ctrl_map *m, const char *key, void *val, void **ret_old)
 {
     uint32_t h = hash_str(key);
     struct map_entry **pp = find(m, key, h), *e;

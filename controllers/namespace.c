@@ -41,7 +41,7 @@ static bool has_verb(const json_t *r, const char *v)
 {
     json_t *verbs = json_object_get(r, "verbs"), *x;
     size_t i;
-    json_array_foreach(verbs, i, x) {
+    json_array_foreach (verbs, i, x) {
         if (json_is_string(x) && strcmp(json_string_value(x), v) == 0)
             return true;
     }
@@ -59,7 +59,7 @@ static void add_group(struct ctrl_manager *m, const char *prefix,
     snprintf(path, sizeof path, "%s/%s", prefix, gv);
     if (m->api.call(m->api.ctx, "GET", path, NULL, NULL, &body) != 200)
         goto out;
-    json_array_foreach(json_object_get(body, "resources"), i, r) {
+    json_array_foreach (json_object_get(body, "resources"), i, r) {
         const char *name = json_string_value(json_object_get(r, "name"));
         if (name == NULL || strchr(name, '/') ||
             !json_is_true(json_object_get(r, "namespaced")) ||
@@ -78,7 +78,7 @@ static json_t *discover(struct ctrl_manager *m)
 
     add_group(m, "/api", "v1", out);
     if (m->api.call(m->api.ctx, "GET", "/apis", NULL, NULL, &groups) == 200) {
-        json_array_foreach(json_object_get(groups, "groups"), i, g) {
+        json_array_foreach (json_object_get(groups, "groups"), i, g) {
             const char *gv = ctrl_jstr(g, "preferredVersion.groupVersion");
             if (gv)
                 add_group(m, "/apis", gv, out);
@@ -102,7 +102,7 @@ int ctrl_ns_reconcile(struct ctrl_manager *m, const char *key)
             goto out;
     }
     res = discover(m);
-    json_array_foreach(res, i, r) {
+    json_array_foreach (res, i, r) {
         json_t *list = NULL, *it;
         size_t j;
         snprintf(path, sizeof path, "%s/namespaces/%s/%s",
@@ -112,7 +112,7 @@ int ctrl_ns_reconcile(struct ctrl_manager *m, const char *key)
             json_decref(list);
             continue;
         }
-        json_array_foreach(json_object_get(list, "items"), j, it) {
+        json_array_foreach (json_object_get(list, "items"), j, it) {
             json_t *dt = ctrl_jget(it, "metadata.deletionTimestamp");
             char opath[1000];
             left++;

@@ -77,7 +77,7 @@ static json_t *find_taint(const json_t *node, const char *key)
 {
     json_t *ts = ctrl_jget(node, "spec.taints"), *t;
     size_t i;
-    json_array_foreach(ts, i, t) {
+    json_array_foreach (ts, i, t) {
         const char *k = json_string_value(json_object_get(t, "key"));
         const char *e = json_string_value(json_object_get(t, "effect"));
         if (k && e && strcmp(k, key) == 0 && strcmp(e, "NoExecute") == 0)
@@ -110,7 +110,7 @@ static bool reconcile_taints(json_t *node, const char *want)
         if (t && !wanted) {
             size_t i;
             json_t *x;
-            json_array_foreach(ts, i, x) {
+            json_array_foreach (ts, i, x) {
                 if (x == t) {
                     json_array_remove(ts, i);
                     break;
@@ -118,10 +118,10 @@ static bool reconcile_taints(json_t *node, const char *want)
             }
             changed = true;
         } else if (!t && wanted) {
-            json_array_append_new(
-                ts, json_pack("{s:s,s:s,s:s}", "key", keys[k], "effect",
-                              "NoExecute", "timeAdded",
-                              ctrl_now(now, sizeof now)));
+            json_array_append_new(ts,
+                                  json_pack("{s:s,s:s,s:s}", "key", keys[k],
+                                            "effect", "NoExecute", "timeAdded",
+                                            ctrl_now(now, sizeof now)));
             changed = true;
         }
     }
@@ -141,7 +141,7 @@ static void mark_pods_not_ready(struct ctrl_manager *m, const char *node)
     json_t *pods = ctrl_informer_list(m->pods, NULL, on_node, (void *)node);
     size_t i;
     json_t *p;
-    json_array_foreach(pods, i, p) {
+    json_array_foreach (pods, i, p) {
         json_t *copy;
         char path[600];
         if (!ctrl_pod_is_ready(p))
@@ -157,8 +157,7 @@ static void mark_pods_not_ready(struct ctrl_manager *m, const char *node)
     json_decref(pods);
 }
 
-static void monitor_one(struct ctrl_manager *m, const json_t *node,
-                        int64_t now)
+static void monitor_one(struct ctrl_manager *m, const json_t *node, int64_t now)
 {
     const char *name = ctrl_jstr(node, "metadata.name");
     char lkey[400], path[600];
@@ -254,7 +253,7 @@ void ctrl_node_monitor(struct ctrl_manager *m)
     json_t *nodes = ctrl_informer_list(m->nodes, NULL, NULL, NULL), *n;
     int64_t now = clock_mono_ns();
     size_t i;
-    json_array_foreach(nodes, i, n)
+    json_array_foreach (nodes, i, n)
         monitor_one(m, n, now);
     json_decref(nodes);
 }
@@ -269,7 +268,7 @@ static int64_t tolerated_for(struct ctrl_manager *m, const json_t *pod,
     bool any = false, keyed = false;
     size_t i;
 
-    json_array_foreach(tols, i, t) {
+    json_array_foreach (tols, i, t) {
         bool ok = false;
         const char *k = json_string_value(json_object_get(t, "key"));
         /* v1.Toleration.ToleratesTaint, for NoExecute taints */
@@ -277,14 +276,12 @@ static int64_t tolerated_for(struct ctrl_manager *m, const json_t *pod,
             const char *op = json_string_value(json_object_get(t, "operator"));
             const char *e = json_string_value(json_object_get(t, "effect"));
             const char *v = json_string_value(json_object_get(t, "value"));
-            const char *tv = json_string_value(json_object_get(taint,
-                                                               "value"));
+            const char *tv = json_string_value(json_object_get(taint, "value"));
             if ((e == NULL || e[0] == '\0' || strcmp(e, "NoExecute") == 0) &&
                 (k == NULL || k[0] == '\0' || (key && strcmp(k, key) == 0))) {
                 if (op && strcmp(op, "Exists") == 0)
                     ok = true;
-                else if (k && k[0] &&
-                         strcmp(v ? v : "", tv ? tv : "") == 0)
+                else if (k && k[0] && strcmp(v ? v : "", tv ? tv : "") == 0)
                     ok = true;
             }
         }
@@ -295,8 +292,8 @@ static int64_t tolerated_for(struct ctrl_manager *m, const json_t *pod,
         if (!json_is_integer(json_object_get(t, "tolerationSeconds")))
             return -1;
         {
-            int64_t s = json_integer_value(json_object_get(t,
-                                                           "tolerationSeconds"));
+            int64_t s =
+                json_integer_value(json_object_get(t, "tolerationSeconds"));
             if (!any || s < best)
                 best = s < 0 ? 0 : s;
             any = true;
@@ -321,11 +318,11 @@ int ctrl_node_reconcile(struct ctrl_manager *m, const char *key)
         return 0;
     taints = ctrl_jget(node, "spec.taints");
     pods = ctrl_informer_list(m->pods, NULL, on_node, (void *)key);
-    json_array_foreach(pods, i, p) {
+    json_array_foreach (pods, i, p) {
         size_t j;
         json_t *t;
         int64_t evict_at = -1; /* -1 never */
-        json_array_foreach(taints, j, t) {
+        json_array_foreach (taints, j, t) {
             const char *e = json_string_value(json_object_get(t, "effect"));
             int64_t secs, added, at;
             if (e == NULL || strcmp(e, "NoExecute") != 0)
@@ -333,8 +330,8 @@ int ctrl_node_reconcile(struct ctrl_manager *m, const char *key)
             secs = tolerated_for(m, p, t);
             if (secs < 0)
                 continue;
-            added = ctrl_time_ns(json_string_value(json_object_get(t,
-                                                                   "timeAdded")));
+            added = ctrl_time_ns(
+                json_string_value(json_object_get(t, "timeAdded")));
             if (added == 0)
                 added = now;
             at = added + secs * 1000000000LL;

@@ -60,7 +60,7 @@ const json_t *ctrl_controller_ref(const json_t *obj)
 {
     json_t *refs = ctrl_jget(obj, "metadata.ownerReferences"), *r;
     size_t i;
-    json_array_foreach(refs, i, r) {
+    json_array_foreach (refs, i, r) {
         if (json_is_true(json_object_get(r, "controller")))
             return r;
     }
@@ -71,7 +71,7 @@ static bool value_in(const char *v, const json_t *values)
 {
     size_t i;
     json_t *x;
-    json_array_foreach(values, i, x) {
+    json_array_foreach (values, i, x) {
         if (json_is_string(x) && strcmp(json_string_value(x), v) == 0)
             return true;
     }
@@ -88,14 +88,14 @@ bool ctrl_selector_matches(const json_t *selector, const json_t *labels)
     if (!json_is_object(selector))
         return false;
     ml = json_object_get(selector, "matchLabels");
-    json_object_foreach(ml, k, v) {
+    json_object_foreach (ml, k, v) {
         const char *have = json_string_value(json_object_get(labels, k));
         if (have == NULL || !json_is_string(v) ||
             strcmp(have, json_string_value(v)) != 0)
             return false;
     }
     me = json_object_get(selector, "matchExpressions");
-    json_array_foreach(me, i, e) {
+    json_array_foreach (me, i, e) {
         const char *key = json_string_value(json_object_get(e, "key"));
         const char *op = json_string_value(json_object_get(e, "operator"));
         json_t *vals = json_object_get(e, "values");
@@ -139,8 +139,8 @@ bool ctrl_pod_is_available(const json_t *pod, int64_t min_ready_s,
     if (min_ready_s <= 0)
         return true;
     c = ctrl_get_condition(pod, "Ready");
-    t = ctrl_time_ns(json_string_value(json_object_get(c,
-                                                       "lastTransitionTime")));
+    t = ctrl_time_ns(
+        json_string_value(json_object_get(c, "lastTransitionTime")));
     return t != 0 && t + min_ready_s * 1000000000LL <= now_ns;
 }
 
@@ -171,7 +171,7 @@ const json_t *ctrl_get_condition(const json_t *obj, const char *type)
 {
     json_t *conds = ctrl_jget(obj, "status.conditions"), *c;
     size_t i;
-    json_array_foreach(conds, i, c) {
+    json_array_foreach (conds, i, c) {
         const char *t = json_string_value(json_object_get(c, "type"));
         if (t && strcmp(t, type) == 0)
             return c;

@@ -69,8 +69,10 @@ static bool same_at(const json_t *a, const json_t *b, const char *path)
 static bool matters_to_owner(const json_t *old_obj, const json_t *new_obj)
 {
     static const char *const paths[] = {
-        "metadata.labels", "metadata.ownerReferences",
-        "metadata.deletionTimestamp", "status.phase",
+        "metadata.labels",
+        "metadata.ownerReferences",
+        "metadata.deletionTimestamp",
+        "status.phase",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (!same_at(old_obj, new_obj, paths[i]))
@@ -108,12 +110,12 @@ static void pod_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
         enqueue_owner(m, o);
     } else if (new_obj && ctrl_pod_is_active(new_obj)) {
         /* an orphan: every ReplicaSet that selects it may adopt it */
-        json_t *rss = ctrl_informer_list(m->rss,
-                                         ctrl_jstr(o, "metadata.namespace"),
-                                         match_rs_selector, (void *)new_obj);
+        json_t *rss =
+            ctrl_informer_list(m->rss, ctrl_jstr(o, "metadata.namespace"),
+                               match_rs_selector, (void *)new_obj);
         size_t i;
         json_t *rs;
-        json_array_foreach(rss, i, rs)
+        json_array_foreach (rss, i, rs)
             ctrl_wq_add(m->rs.wq, ctrl_obj_key(rs, key, sizeof key));
         json_decref(rss);
     }
@@ -173,7 +175,7 @@ static json_t *select_pods(struct ctrl_manager *m, const char *ns,
         json_decref(orph);
     }
     out = json_array();
-    json_array_foreach(cand, i, p) {
+    json_array_foreach (cand, i, p) {
         if (owned_or_orphan(p, oc))
             json_array_append(out, p);
     }
@@ -254,13 +256,11 @@ static int create_one(void *arg, int i)
 {
     struct create_ctx *c = arg;
     json_t *ret = NULL;
-    int st = c->m->api.call(c->m->api.ctx, "POST", c->path, NULL, c->pod,
-                            &ret);
+    int st = c->m->api.call(c->m->api.ctx, "POST", c->path, NULL, c->pod, &ret);
     (void)i;
     if (st == 201 || st == 200) {
-        ctrl_event(c->m->events, c->rs, COMPONENT, "Normal",
-                   "SuccessfulCreate", "Created pod: %s",
-                   ctrl_jstr(ret, "metadata.name"));
+        ctrl_event(c->m->events, c->rs, COMPONENT, "Normal", "SuccessfulCreate",
+                   "Created pod: %s", ctrl_jstr(ret, "metadata.name"));
         json_decref(ret);
         return 0;
     }
@@ -329,22 +329,19 @@ static int delete_one(void *arg, int i)
     int st;
 
     snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s",
-             ctrl_jstr(p, "metadata.namespace"),
-             ctrl_jstr(p, "metadata.name"));
+             ctrl_jstr(p, "metadata.namespace"), ctrl_jstr(p, "metadata.name"));
     st = c->m->api.call(c->m->api.ctx, "DELETE", path, NULL, NULL, &ret);
     json_decref(ret);
     if (st == 200 || st == 202) {
-        ctrl_event(c->m->events, c->rs, COMPONENT, "Normal",
-                   "SuccessfulDelete", "Deleted pod: %s",
-                   ctrl_jstr(p, "metadata.name"));
+        ctrl_event(c->m->events, c->rs, COMPONENT, "Normal", "SuccessfulDelete",
+                   "Deleted pod: %s", ctrl_jstr(p, "metadata.name"));
         return 0;
     }
     ctrl_exp_observe(c->m, c->key, 0, 1);
     if (st == 404)
         return 0;
     ctrl_event(c->m->events, c->rs, COMPONENT, "Warning", "FailedDelete",
-               "Error deleting: pod %s: %d", ctrl_jstr(p, "metadata.name"),
-               st);
+               "Error deleting: pod %s: %d", ctrl_jstr(p, "metadata.name"), st);
     return -1;
 }
 
@@ -360,8 +357,8 @@ static int delete_pods(struct ctrl_manager *m, const char *key,
 static bool status_differs(const json_t *rs, const json_t *st)
 {
     static const char *const f[] = {"replicas", "fullyLabeledReplicas",
-                                     "readyReplicas", "availableReplicas",
-                                     "observedGeneration"};
+                                    "readyReplicas", "availableReplicas",
+                                    "observedGeneration"};
     json_t *cur = ctrl_jget(rs, "status");
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         int64_t a = json_integer_value(json_object_get(cur, f[i]));
@@ -408,12 +405,11 @@ int ctrl_rs_reconcile(struct ctrl_manager *m, const char *key)
     if (!deleting(rs) && ctrl_exp_satisfied(m, key)) {
         diff = (int64_t)json_array_size(pods) - replicas;
         if (diff < 0) {
-            int64_t n = -diff > CTRL_BURST_REPLICAS ? CTRL_BURST_REPLICAS
-                                                    : -diff;
+            int64_t n =
+                -diff > CTRL_BURST_REPLICAS ? CTRL_BURST_REPLICAS : -diff;
             rv = create_pods(m, key, rs, n);
         } else if (diff > 0) {
-            int64_t n = diff > CTRL_BURST_REPLICAS ? CTRL_BURST_REPLICAS
-                                                   : diff;
+            int64_t n = diff > CTRL_BURST_REPLICAS ? CTRL_BURST_REPLICAS : diff;
             rv = delete_pods(m, key, rs, pods, n);
         }
     }

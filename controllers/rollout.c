@@ -57,8 +57,8 @@ void ctrl_resolve_fenceposts(const json_t *max_surge,
     if (ctrl_scaled_value(max_surge ? max_surge : d, desired, true, 0,
                           ret_surge) != 0)
         *ret_surge = 0;
-    if (ctrl_scaled_value(max_unavailable ? max_unavailable : d, desired,
-                          false, 0, ret_unavailable) != 0)
+    if (ctrl_scaled_value(max_unavailable ? max_unavailable : d, desired, false,
+                          0, ret_unavailable) != 0)
         *ret_unavailable = 0;
     json_decref(d);
     if (*ret_surge == 0 && *ret_unavailable == 0)
@@ -69,8 +69,8 @@ void ctrl_resolve_fenceposts(const json_t *max_surge,
 
 static void strip_nulls(json_t *v);
 
-void ctrl_template_hash(const json_t *tmpl, int64_t collision_count,
-                        char *out, size_t len)
+void ctrl_template_hash(const json_t *tmpl, int64_t collision_count, char *out,
+                        size_t len)
 {
     static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
     json_t *norm = json_deep_copy(tmpl);
@@ -110,14 +110,14 @@ static void strip_nulls(json_t *v)
     size_t i;
 
     if (json_is_object(v)) {
-        json_object_foreach_safe(v, tmp, k, x) {
+        json_object_foreach_safe (v, tmp, k, x) {
             if (json_is_null(x))
                 json_object_del(v, k);
             else
                 strip_nulls(x);
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x)
+        json_array_foreach (v, i, x)
             strip_nulls(x);
     }
 }
@@ -143,8 +143,7 @@ bool ctrl_templates_equal(const json_t *a, const json_t *b)
 }
 
 int64_t ctrl_rolling_new_replicas(int64_t desired, int64_t surge,
-                                  int64_t all_replicas,
-                                  int64_t new_rs_replicas)
+                                  int64_t all_replicas, int64_t new_rs_replicas)
 {
     int64_t max_total = desired + surge, up;
     if (all_replicas >= max_total)
@@ -191,9 +190,8 @@ static int by_size_older(const void *a, const void *b)
     return 0;
 }
 
-void ctrl_proportional_scale(struct ctrl_rs_size *rs, size_t n,
-                             int64_t desired, int64_t surge,
-                             int64_t status_replicas)
+void ctrl_proportional_scale(struct ctrl_rs_size *rs, size_t n, int64_t desired,
+                             int64_t surge, int64_t status_replicas)
 {
     struct ctrl_rs_size **order;
     int64_t all = 0, allowed = desired + surge, to_add, added = 0;
@@ -277,7 +275,7 @@ void ctrl_sort_pods_for_deletion(json_t *pods)
 
     if (r == NULL)
         return;
-    json_array_foreach(pods, i, p) {
+    json_array_foreach (pods, i, p) {
         const char *node = ctrl_jstr(p, "spec.nodeName");
         json_t *cs = ctrl_jget(p, "status.containerStatuses"), *c;
         size_t j;
@@ -288,9 +286,9 @@ void ctrl_sort_pods_for_deletion(json_t *pods)
         r[i].ready_since = ctrl_time_ns(json_string_value(json_object_get(
             ctrl_get_condition(p, "Ready"), "lastTransitionTime")));
         r[i].created = ctrl_time_ns(ctrl_jstr(p, "metadata.creationTimestamp"));
-        json_array_foreach(cs, j, c)
-            r[i].restarts += json_integer_value(json_object_get(c,
-                                                                "restartCount"));
+        json_array_foreach (cs, j, c)
+            r[i].restarts +=
+                json_integer_value(json_object_get(c, "restartCount"));
     }
     for (i = 0; i < n; i++) {
         const char *ni = ctrl_jstr(r[i].pod, "spec.nodeName");
@@ -327,12 +325,12 @@ json_t *ctrl_rs_status(const json_t *rs, const json_t *pods, int64_t now_ns,
     size_t i;
     json_t *p, *st;
 
-    json_array_foreach(pods, i, p) {
+    json_array_foreach (pods, i, p) {
         json_t *labels = ctrl_jget(p, "metadata.labels");
         const char *k;
         json_t *v;
         bool all = true;
-        json_object_foreach(tlabels, k, v) {
+        json_object_foreach (tlabels, k, v) {
             if (!json_equal(json_object_get(labels, k), v)) {
                 all = false;
                 break;
@@ -345,9 +343,8 @@ json_t *ctrl_rs_status(const json_t *rs, const json_t *pods, int64_t now_ns,
             if (ctrl_pod_is_available(p, min_ready, now_ns)) {
                 avail++;
             } else {
-                int64_t since = ctrl_time_ns(json_string_value(
-                    json_object_get(ctrl_get_condition(p, "Ready"),
-                                    "lastTransitionTime")));
+                int64_t since = ctrl_time_ns(json_string_value(json_object_get(
+                    ctrl_get_condition(p, "Ready"), "lastTransitionTime")));
                 int64_t left = since + min_ready * 1000000000LL - now_ns;
                 if (left < 1000000000LL)
                     left = 1000000000LL;

@@ -36,8 +36,8 @@ struct ctrl_wq {
     pthread_cond_t cond;
     struct ctrl_map *queued;
     struct ctrl_map *processing;
-    struct ctrl_map *failures;   /* key -> (intptr_t)count */
-    struct ctrl_map *delay_due;  /* key -> int64_t* earliest due */
+    struct ctrl_map *failures;  /* key -> (intptr_t)count */
+    struct ctrl_map *delay_due; /* key -> int64_t* earliest due */
     char **ready;
     size_t rhead, rlen, rcap;
     struct wq_delayed *heap;

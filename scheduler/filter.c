@@ -67,21 +67,20 @@ static void container_req(const json_t *c, bool nonzero, struct sched_res *r)
     }
 }
 
-void sched_pod_requests(const json_t *pod, bool nonzero,
-                        struct sched_res *ret)
+void sched_pod_requests(const json_t *pod, bool nonzero, struct sched_res *ret)
 {
     json_t *cs = ctrl_jget(pod, "spec.containers"), *c;
     json_t *ov = ctrl_jget(pod, "spec.overhead");
     struct sched_res sum = {0, 0, 1}, x;
     size_t i;
 
-    json_array_foreach(cs, i, c) {
+    json_array_foreach (cs, i, c) {
         container_req(c, nonzero, &x);
         sum.milli_cpu += x.milli_cpu;
         sum.memory += x.memory;
     }
     cs = ctrl_jget(pod, "spec.initContainers");
-    json_array_foreach(cs, i, c) {
+    json_array_foreach (cs, i, c) {
         container_req(c, false, &x);
         if (x.milli_cpu > sum.milli_cpu)
             sum.milli_cpu = x.milli_cpu;
@@ -207,7 +206,7 @@ void sched_node_remove_pod(struct sched_node *n, const json_t *pod)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(n->pods, i, p) {
+    json_array_foreach (n->pods, i, p) {
         if (same_pod(p, pod)) {
             struct sched_res r, nz;
             sched_pod_requests(p, false, &r);
@@ -243,7 +242,7 @@ bool sched_tolerates(const json_t *tolerations, const json_t *taint)
 
     if (tv == NULL)
         tv = "";
-    json_array_foreach(tolerations, i, t) {
+    json_array_foreach (tolerations, i, t) {
         const char *k = json_string_value(json_object_get(t, "key"));
         const char *op = json_string_value(json_object_get(t, "operator"));
         const char *v = json_string_value(json_object_get(t, "value"));
@@ -268,7 +267,7 @@ static bool str_in(const char *v, const json_t *values)
 {
     size_t i;
     json_t *x;
-    json_array_foreach(values, i, x) {
+    json_array_foreach (values, i, x) {
         if (streq(json_string_value(x), v))
             return true;
     }
@@ -323,15 +322,15 @@ bool sched_node_selector_term_matches(const json_t *term, const json_t *node)
 
     if (json_array_size(exprs) == 0 && json_array_size(fexprs) == 0)
         return false; /* an empty term matches no objects */
-    json_array_foreach(exprs, i, e) {
+    json_array_foreach (exprs, i, e) {
         if (!requirement_matches(e, labels))
             return false;
     }
     if (json_array_size(fexprs) == 0)
         return true;
-    fields = json_pack("{s:s}", "metadata.name",
-                       ctrl_jstr(node, "metadata.name"));
-    json_array_foreach(fexprs, i, e) {
+    fields =
+        json_pack("{s:s}", "metadata.name", ctrl_jstr(node, "metadata.name"));
+    json_array_foreach (fexprs, i, e) {
         if (!requirement_matches(e, fields)) {
             ok = false;
             break;
@@ -350,7 +349,7 @@ bool sched_node_matches_affinity(const json_t *pod, const json_t *node)
     json_t *v;
     size_t i;
 
-    json_object_foreach(sel, k, v) {
+    json_object_foreach (sel, k, v) {
         if (!streq(json_string_value(json_object_get(labels, k)),
                    json_string_value(v)))
             return false;
@@ -360,7 +359,7 @@ bool sched_node_matches_affinity(const json_t *pod, const json_t *node)
     if (req == NULL || json_is_null(req))
         return true;
     terms = json_object_get(req, "nodeSelectorTerms");
-    json_array_foreach(terms, i, t) {
+    json_array_foreach (terms, i, t) {
         if (sched_node_selector_term_matches(t, node))
             return true;
     }
@@ -371,18 +370,17 @@ static const char *ready_status(const json_t *node)
 {
     json_t *conds = ctrl_jget(node, "status.conditions"), *c;
     size_t i;
-    json_array_foreach(conds, i, c) {
+    json_array_foreach (conds, i, c) {
         if (streq(json_string_value(json_object_get(c, "type")), "Ready"))
             return json_string_value(json_object_get(c, "status"));
     }
     return NULL;
 }
 
-static void fail1(struct sched_fail *f, bool unresolvable, const char *fmt,
-                  ...) __attribute__((format(printf, 3, 4)));
+static void fail1(struct sched_fail *f, bool unresolvable, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void fail1(struct sched_fail *f, bool unresolvable, const char *fmt,
-                  ...)
+static void fail1(struct sched_fail *f, bool unresolvable, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -396,7 +394,7 @@ static bool has_taint_key(const json_t *taints, const char *key)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(taints, i, t) {
+    json_array_foreach (taints, i, t) {
         if (streq(json_string_value(json_object_get(t, "key")), key))
             return true;
     }
@@ -411,7 +409,7 @@ static bool filter_taints(const json_t *pod, const json_t *node,
     const char *rs;
     size_t i;
 
-    json_array_foreach(taints, i, t) {
+    json_array_foreach (taints, i, t) {
         const char *eff = json_string_value(json_object_get(t, "effect"));
         const char *key = json_string_value(json_object_get(t, "key"));
         const char *val = json_string_value(json_object_get(t, "value"));
@@ -430,8 +428,8 @@ static bool filter_taints(const json_t *pod, const json_t *node,
         const char *key = streq(rs, "Unknown")
                               ? "node.kubernetes.io/unreachable"
                               : "node.kubernetes.io/not-ready";
-        json_t *synth = json_pack("{s:s,s:s}", "key", key, "effect",
-                                  "NoSchedule");
+        json_t *synth =
+            json_pack("{s:s,s:s}", "key", key, "effect", "NoSchedule");
         bool ok = sched_tolerates(tols, synth);
         json_decref(synth);
         if (!ok) {
@@ -452,14 +450,12 @@ static int pod_host_ports(const json_t *pod, struct port *out, int max)
     json_t *cs = ctrl_jget(pod, "spec.containers"), *c, *ports, *p;
     size_t i, j;
     int n = 0;
-    json_array_foreach(cs, i, c) {
+    json_array_foreach (cs, i, c) {
         ports = json_object_get(c, "ports");
-        json_array_foreach(ports, j, p) {
+        json_array_foreach (ports, j, p) {
             long long hp = json_integer_value(json_object_get(p, "hostPort"));
-            const char *ip =
-                json_string_value(json_object_get(p, "hostIP"));
-            const char *pr =
-                json_string_value(json_object_get(p, "protocol"));
+            const char *ip = json_string_value(json_object_get(p, "hostIP"));
+            const char *pr = json_string_value(json_object_get(p, "protocol"));
             if (hp <= 0 || n == max)
                 continue;
             out[n].ip = ip && ip[0] ? ip : "0.0.0.0";
@@ -489,7 +485,7 @@ static bool filter_ports(const json_t *pod, const struct sched_node *n,
 
     if (nw == 0)
         return true;
-    json_array_foreach(n->pods, i, p) {
+    json_array_foreach (n->pods, i, p) {
         int nh = pod_host_ports(p, have, 32);
         for (int a = 0; a < nw; a++)
             for (int b = 0; b < nh; b++)
@@ -551,7 +547,7 @@ static bool any_term_selects(const json_t *owner, const json_t *other)
                                      "Execution"),
            *t;
     size_t i;
-    json_array_foreach(terms, i, t) {
+    json_array_foreach (terms, i, t) {
         if (!streq(json_string_value(json_object_get(t, "topologyKey")),
                    "kubernetes.io/hostname"))
             continue; /* other topologies: not supported (docs say so) */
@@ -568,7 +564,7 @@ static bool filter_anti_affinity(const json_t *pod, const struct sched_node *n,
     json_t *p;
     if (!has_anti(pod))
         goto existing;
-    json_array_foreach(n->pods, i, p) {
+    json_array_foreach (n->pods, i, p) {
         if (any_term_selects(pod, p)) {
             fail1(f, false, "node(s) didn't match pod anti-affinity rules");
             return false;
@@ -577,7 +573,7 @@ static bool filter_anti_affinity(const json_t *pod, const struct sched_node *n,
 existing:
     if (n->n_anti == 0)
         return true;
-    json_array_foreach(n->pods, i, p) {
+    json_array_foreach (n->pods, i, p) {
         if (any_term_selects(p, pod)) {
             fail1(f, false,
                   "node(s) didn't satisfy existing pods anti-affinity "
@@ -595,9 +591,9 @@ bool sched_filter(const json_t *pod, const struct sched_res *req,
 
     memset(f, 0, sizeof *f);
     if (json_is_true(ctrl_jget(n->node, "spec.unschedulable"))) {
-        json_t *t = json_pack("{s:s,s:s}", "key",
-                              "node.kubernetes.io/unschedulable", "effect",
-                              "NoSchedule");
+        json_t *t =
+            json_pack("{s:s,s:s}", "key", "node.kubernetes.io/unschedulable",
+                      "effect", "NoSchedule");
         bool ok = sched_tolerates(tols, t);
         json_decref(t);
         if (!ok) {
@@ -670,7 +666,7 @@ int64_t sched_preferred_affinity(const json_t *pod, const json_t *node)
            *p;
     size_t i;
     int64_t sum = 0;
-    json_array_foreach(prefs, i, p) {
+    json_array_foreach (prefs, i, p) {
         if (sched_node_selector_term_matches(json_object_get(p, "preference"),
                                              node))
             sum += json_integer_value(json_object_get(p, "weight"));
@@ -684,7 +680,7 @@ int64_t sched_intolerable_prefer(const json_t *pod, const json_t *node)
     json_t *taints = ctrl_jget(node, "spec.taints"), *t;
     size_t i;
     int64_t n = 0;
-    json_array_foreach(taints, i, t) {
+    json_array_foreach (taints, i, t) {
         if (streq(json_string_value(json_object_get(t, "effect")),
                   "PreferNoSchedule") &&
             !sched_tolerates(tols, t))
@@ -724,8 +720,8 @@ size_t sched_pick(const json_t *pod, const struct sched_node *const *nodes,
         size_t i = (k + salt) % nf;
         int64_t s = sched_score_least_allocated(&nz, nodes[i]) +
                     sched_score_balanced(&nz, nodes[i]);
-        s += 2 * (max_spread ? 100 * (max_spread - spread[i]) / max_spread
-                             : 100);
+        s += 2 *
+             (max_spread ? 100 * (max_spread - spread[i]) / max_spread : 100);
         s += max_aff ? 100 * aff[i] / max_aff : 0;
         s += max_taint ? 100 * (max_taint - taint[i]) / max_taint : 100;
         if (s > best) {

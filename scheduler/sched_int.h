@@ -28,12 +28,11 @@ struct sched_res {
  * container) + overhead (the rule of the NodeResourcesFit plugin).
  * nonzero: containers without a request count 100m / 200Mi (what the
  * scoring plugins use, so empty pods still spread). */
-void sched_pod_requests(const json_t *pod, bool nonzero,
-                        struct sched_res *ret);
+void sched_pod_requests(const json_t *pod, bool nonzero, struct sched_res *ret);
 
 /* One node as the filters see it. */
 struct sched_node {
-    json_t *node;         /* owned reference */
+    json_t *node; /* owned reference */
     char name[256];
     struct sched_res alloc;  /* status.allocatable (capacity if absent) */
     struct sched_res req;    /* sum of bound pods' requests */
@@ -64,8 +63,7 @@ bool sched_filter(const json_t *pod, const struct sched_res *req,
 /* Individual filters (true = passes), for tests and reuse. */
 bool sched_tolerates(const json_t *tolerations, const json_t *taint);
 bool sched_node_matches_affinity(const json_t *pod, const json_t *node);
-bool sched_node_selector_term_matches(const json_t *term,
-                                      const json_t *node);
+bool sched_node_selector_term_matches(const json_t *term, const json_t *node);
 
 /* Scores, each 0..100 for one node (before normalization). */
 int64_t sched_score_least_allocated(const struct sched_res *nzreq_pod,

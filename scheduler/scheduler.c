@@ -46,12 +46,12 @@ struct sched {
     struct ctrl_events *events;
     struct ctrl_wq *queue;
     pthread_mutex_t mu;
-    struct ctrl_map *node_cache;  /* name -> struct sched_node* */
-    struct ctrl_map *pod_node;    /* pod key -> char* node name */
-    struct ctrl_map *unsched;     /* pod key -> (void*)1 */
+    struct ctrl_map *node_cache;     /* name -> struct sched_node* */
+    struct ctrl_map *pod_node;       /* pod key -> char* node name */
+    struct ctrl_map *unsched;        /* pod key -> (void*)1 */
     const struct sched_node **order; /* nodes sorted by name */
     size_t order_cap;
-    bool order_valid;                /* false when the node set changed */
+    bool order_valid; /* false when the node set changed */
     unsigned next_start;
     unsigned salt;
     pthread_t worker;
@@ -91,8 +91,8 @@ static bool is_bound_active(const json_t *pod)
     if (node == NULL || node[0] == '\0')
         return false;
     /* a terminating pod still holds its resources until it is gone */
-    return phase == NULL || (strcmp(phase, "Succeeded") != 0 &&
-                             strcmp(phase, "Failed") != 0);
+    return phase == NULL ||
+           (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0);
 }
 
 static void node_free(void *v)
@@ -198,7 +198,9 @@ static void pod_event_cb(void *arg, const json_t *old_obj,
 static bool node_changed_for_scheduling(const json_t *a, const json_t *b)
 {
     static const char *const paths[] = {
-        "status.allocatable", "metadata.labels", "spec.taints",
+        "status.allocatable",
+        "metadata.labels",
+        "spec.taints",
         "spec.unschedulable",
     };
     const json_t *ra, *rb;
@@ -221,8 +223,7 @@ static void node_event_cb(void *arg, const json_t *old_obj,
                           const json_t *new_obj)
 {
     struct sched *s = arg;
-    const char *name = ctrl_jstr(new_obj ? new_obj : old_obj,
-                                 "metadata.name");
+    const char *name = ctrl_jstr(new_obj ? new_obj : old_obj, "metadata.name");
     struct sched_node *n, *prev;
     json_t *pods = NULL, *bound;
     size_t i;
@@ -251,15 +252,15 @@ static void node_event_cb(void *arg, const json_t *old_obj,
         /* keep the pods (bound and assumed) of the previous version */
         pods = json_incref(prev->pods);
     } else {
-        json_array_foreach(bound, i, p) {
+        json_array_foreach (bound, i, p) {
             char key[512];
-            const char *nn = ctrl_map_get(s->pod_node,
-                                          ctrl_obj_key(p, key, sizeof key));
+            const char *nn =
+                ctrl_map_get(s->pod_node, ctrl_obj_key(p, key, sizeof key));
             if (nn && strcmp(nn, name) == 0)
                 sched_node_add_pod(n, p);
         }
     }
-    json_array_foreach(pods, i, p)
+    json_array_foreach (pods, i, p)
         sched_node_add_pod(n, p);
     json_decref(pods);
     json_decref(bound);
@@ -310,8 +311,8 @@ static void set_unschedulable(struct sched *s, const json_t *pod,
 
     if (copy == NULL)
         return;
-    if (ctrl_set_condition(copy, "PodScheduled", "False", "Unschedulable",
-                           msg, false)) {
+    if (ctrl_set_condition(copy, "PodScheduled", "False", "Unschedulable", msg,
+                           false)) {
         snprintf(path, sizeof path, "/api/v1/namespaces/%s/pods/%s/status",
                  ctrl_jstr(pod, "metadata.namespace"),
                  ctrl_jstr(pod, "metadata.name"));

@@ -176,8 +176,7 @@ static int cmp64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double run_phase(enum op op, int clients, double secs,
-                        const char *label)
+static double run_phase(enum op op, int clients, double secs, const char *label)
 {
     pthread_t th[64];
     struct worker w[64];
@@ -211,8 +210,7 @@ static double run_phase(enum op op, int clients, double secs,
     printf("%-8s clients=%-3d %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  "
            "(n=%zu, errors=%ld)\n",
            label, clients, rate, n ? (double)all[n / 2] / 1e6 : 0.0,
-           n ? (double)all[(size_t)((double)n * 0.99)] / 1e6 : 0.0, n,
-           errors);
+           n ? (double)all[(size_t)((double)n * 0.99)] / 1e6 : 0.0, n, errors);
     free(all);
     fflush(stdout);
     return rate;

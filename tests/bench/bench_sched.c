@@ -55,8 +55,8 @@ static int fake_call(void *ctx, const char *method, const char *path,
     return 201;
 }
 
-static int fake_watch(void *ctx, const char *path, ctrl_watch_cb cb,
-                      void *arg, void **ret)
+static int fake_watch(void *ctx, const char *path, ctrl_watch_cb cb, void *arg,
+                      void **ret)
 {
     (void)ctx;
     (void)path;
@@ -99,10 +99,10 @@ int main(int argc, char **argv)
                       "s:[{s:s,s:s}]}}",
                       "kind", "Node", "apiVersion", "v1", "metadata", "name",
                       name, "labels", "kubernetes.io/hostname", name,
-                      "topology.kubernetes.io/zone", i % 3 ? "a" : "b",
-                      "spec", "status", "allocatable", "cpu", "32", "memory",
-                      "64Gi", "pods", "110", "conditions", "type", "Ready",
-                      "status", "True"));
+                      "topology.kubernetes.io/zone", i % 3 ? "a" : "b", "spec",
+                      "status", "allocatable", "cpu", "32", "memory", "64Gi",
+                      "pods", "110", "conditions", "type", "Ready", "status",
+                      "True"));
     }
     for (long i = 0; i < npods; i++) {
         char name[32], uid[32];
@@ -115,9 +115,9 @@ int main(int argc, char **argv)
                       "kind", "Pod", "apiVersion", "v1", "metadata", "name",
                       name, "namespace", "default", "labels", "app", "web",
                       "ownerReferences", "kind", "ReplicaSet", "name", uid,
-                      "uid", uid, "controller", 1, "spec", "containers",
-                      "name", "c", "image", "x", "resources", "requests",
-                      "cpu", "100m", "memory", "128Mi"));
+                      "uid", uid, "controller", 1, "spec", "containers", "name",
+                      "c", "image", "x", "resources", "requests", "cpu", "100m",
+                      "memory", "128Mi"));
     }
 
     /* reference: one full filter pass over every node for one pod */

@@ -2,9 +2,9 @@
  * store — api_json_decode (depth cap), then, for an object, what a create
  * does to it: defaulting, validation (kind-specific and metadata), strict
  * unknown-field detection, Table printing, and server-side apply's field
- * ownership (re-applying the same object is a no-op). The first input byte picks
- * the registry row. Any input must give a value or a K1S_E* error, never a
- * crash, a hang or a leak. */
+ * ownership (re-applying the same object is a no-op). The first input byte
+ * picks the registry row. Any input must give a value or a K1S_E* error, never
+ * a crash, a hang or a leak. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         api_errs_close(&e);
         api_unknown_fields(res, obj, unk, sizeof unk);
         json_t *items = json_pack("[O]", obj);
-        json_t *t = api_table_new(res, items, "1", NULL, true,
-                                  API_INC_METADATA);
+        json_t *t =
+            api_table_new(res, items, "1", NULL, true, API_INC_METADATA);
         if (t == NULL)
             __builtin_trap();
         json_decref(t);

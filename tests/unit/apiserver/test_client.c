@@ -96,11 +96,11 @@ static const char *sget(const json_t *o, const char *a, const char *b)
 
 #define CMS "/api/v1/namespaces/default/configmaps"
 #define DEPS "/apis/apps/v1/namespaces/default/deployments"
-#define DEP(name, replicas)                                                  \
-    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"     \
-    "{\"name\":\"" name "\"},\"spec\":{\"replicas\":" #replicas             \
-    ",\"selector\":{\"matchLabels\":{\"app\":\"" name "\"}},\"template\":"  \
-    "{\"metadata\":{\"labels\":{\"app\":\"" name "\"}},\"spec\":"            \
+#define DEP(name, replicas)                                                    \
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"        \
+    "{\"name\":\"" name "\"},\"spec\":{\"replicas\":" #replicas                \
+    ",\"selector\":{\"matchLabels\":{\"app\":\"" name "\"}},\"template\":"     \
+    "{\"metadata\":{\"labels\":{\"app\":\"" name "\"}},\"spec\":"              \
     "{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}"
 
 struct collected {
@@ -268,17 +268,17 @@ static void test_watch_callback_contract(void **state)
     memset(&c, 0, sizeof c);
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
-    assert_int_equal(call(f, "POST", CMS, NULL,
-                          "{\"metadata\":{\"name\":\"w0\"}}", &o),
-                     201);
+    assert_int_equal(
+        call(f, "POST", CMS, NULL, "{\"metadata\":{\"name\":\"w0\"}}", &o),
+        201);
     json_decref(o);
     assert_int_equal(api_watch_start(f->srv, CMS, collect_cb, &c, &w), 0);
     assert_int_equal(wait_events(&c, 1, 5000), 1);
     assert_string_equal(c.types[0], "ADDED");
     assert_string_equal(c.names[0], "w0");
-    assert_int_equal(call(f, "POST", CMS, NULL,
-                          "{\"metadata\":{\"name\":\"w1\"}}", &o),
-                     201);
+    assert_int_equal(
+        call(f, "POST", CMS, NULL, "{\"metadata\":{\"name\":\"w1\"}}", &o),
+        201);
     json_decref(o);
     assert_int_equal(call(f, "DELETE", CMS "/w1", NULL, NULL, &o), 200);
     json_decref(o);
@@ -307,13 +307,13 @@ static void test_watch_field_selector(void **state)
                                      CMS "?fieldSelector=metadata.name%3Dfs1",
                                      collect_cb, &c, &w),
                      0);
-    assert_int_equal(call(f, "POST", CMS, NULL,
-                          "{\"metadata\":{\"name\":\"fs0\"}}", &o),
-                     201);
+    assert_int_equal(
+        call(f, "POST", CMS, NULL, "{\"metadata\":{\"name\":\"fs0\"}}", &o),
+        201);
     json_decref(o);
-    assert_int_equal(call(f, "POST", CMS, NULL,
-                          "{\"metadata\":{\"name\":\"fs1\"}}", &o),
-                     201);
+    assert_int_equal(
+        call(f, "POST", CMS, NULL, "{\"metadata\":{\"name\":\"fs1\"}}", &o),
+        201);
     json_decref(o);
     assert_int_equal(wait_events(&c, 1, 5000), 1);
     assert_string_equal(c.names[0], "fs1");
@@ -408,13 +408,11 @@ static void test_bad_requests(void **state)
     struct fixture *f = *state;
     json_t *o = NULL;
 
-    assert_int_equal(call(f, "GET", CMS "?labelSelector=a%20b%20c", NULL,
-                          NULL, &o),
-                     400);
+    assert_int_equal(
+        call(f, "GET", CMS "?labelSelector=a%20b%20c", NULL, NULL, &o), 400);
     json_decref(o);
-    assert_int_equal(call(f, "GET", CMS "?fieldSelector=spec.x%3D1", NULL,
-                          NULL, &o),
-                     400);
+    assert_int_equal(
+        call(f, "GET", CMS "?fieldSelector=spec.x%3D1", NULL, NULL, &o), 400);
     json_decref(o);
     assert_int_equal(call(f, "POST", "/api/v1/namespaces/ghost/configmaps",
                           NULL, "{\"metadata\":{\"name\":\"x\"}}", &o),
@@ -443,8 +441,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_watch_field_selector, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_not_found_status, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_not_found_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_causes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watch_compacted_is_410,

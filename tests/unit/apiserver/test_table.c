@@ -46,10 +46,9 @@ static char *row(const char *resource, const char *obj_json)
     json_t *t = api_table_new(res, items, "5", NULL, true, API_INC_METADATA);
     json_t *r = json_array_get(json_object_get(t, "rows"), 0);
     json_t *cells = json_incref(json_object_get(r, "cells"));
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(r, "object"),
-                                          "kind")),
-        "PartialObjectMetadata");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(r, "object"), "kind")),
+                        "PartialObjectMetadata");
     assert_int_equal(json_array_size(json_object_get(t, "columnDefinitions")),
                      res->table->ncols);
     assert_int_equal(json_array_size(cells), res->table->ncols);
@@ -138,8 +137,8 @@ static void test_accept_pick(void **state)
                         true, false),
         1);
     assert_int_equal(
-        api_accept_pick("application/json;as=Table;v=v1;g=meta.k8s.io",
-                        false, false),
+        api_accept_pick("application/json;as=Table;v=v1;g=meta.k8s.io", false,
+                        false),
         0);
     assert_int_equal(
         api_accept_pick("application/json;g=apidiscovery.k8s.io;v=v2;as="

@@ -43,9 +43,9 @@ static int fake_call(void *ctx, const char *method, const char *path,
         return 405;
     pthread_mutex_lock(&f->mu);
     f->lists++;
-    *ret = json_pack("{s:s,s:s,s:{s:s+},s:O}", "kind", "PodList",
-                     "apiVersion", "v1", "metadata", "resourceVersion", "",
-                     "", "items", f->items);
+    *ret = json_pack("{s:s,s:s,s:{s:s+},s:O}", "kind", "PodList", "apiVersion",
+                     "v1", "metadata", "resourceVersion", "", "", "items",
+                     f->items);
     json_object_set_new(json_object_get(*ret, "metadata"), "resourceVersion",
                         json_sprintf("%d", f->rv));
     pthread_mutex_unlock(&f->mu);
@@ -350,11 +350,10 @@ static void informer_lists_watches_and_relists_on_410(void **state)
     json_t *o, *l;
     (void)state;
     fake_api(&f, &api);
-    json_array_append_new(f.items,
-                          json_loads("{\"metadata\":{\"name\":\"a\","
-                                     "\"namespace\":\"d\","
-                                     "\"resourceVersion\":\"5\"}}",
-                                     0, NULL));
+    json_array_append_new(f.items, json_loads("{\"metadata\":{\"name\":\"a\","
+                                              "\"namespace\":\"d\","
+                                              "\"resourceVersion\":\"5\"}}",
+                                              0, NULL));
     assert_int_equal(ctrl_informer_create(&api, "/api/v1/pods", 0, &inf), 0);
     assert_int_equal(ctrl_informer_add_handler(inf, handler, &f), 0);
     assert_int_equal(ctrl_informer_start(inf), 0);
@@ -368,12 +367,15 @@ static void informer_lists_watches_and_relists_on_410(void **state)
     assert_string_equal(ctrl_jstr(o, "kind"), "Pod");
     json_decref(o);
 
-    send(&f, "ADDED", "{\"metadata\":{\"name\":\"b\",\"namespace\":\"d\","
-                      "\"resourceVersion\":\"11\"}}");
-    send(&f, "MODIFIED", "{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\","
-                         "\"resourceVersion\":\"12\"}}");
-    send(&f, "DELETED", "{\"metadata\":{\"name\":\"b\",\"namespace\":\"d\","
-                        "\"resourceVersion\":\"13\"}}");
+    send(&f, "ADDED",
+         "{\"metadata\":{\"name\":\"b\",\"namespace\":\"d\","
+         "\"resourceVersion\":\"11\"}}");
+    send(&f, "MODIFIED",
+         "{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\","
+         "\"resourceVersion\":\"12\"}}");
+    send(&f, "DELETED",
+         "{\"metadata\":{\"name\":\"b\",\"namespace\":\"d\","
+         "\"resourceVersion\":\"13\"}}");
     assert_int_equal(fake_get(&f, &f.adds), 2);
     assert_int_equal(fake_get(&f, &f.updates), 1);
     assert_int_equal(fake_get(&f, &f.deletes), 1);
@@ -385,10 +387,9 @@ static void informer_lists_watches_and_relists_on_410(void **state)
      * reported deleted, what is new added */
     pthread_mutex_lock(&f.mu);
     json_array_clear(f.items);
-    json_array_append_new(f.items,
-                          json_loads("{\"metadata\":{\"name\":\"c\","
-                                     "\"namespace\":\"d\"}}",
-                                     0, NULL));
+    json_array_append_new(f.items, json_loads("{\"metadata\":{\"name\":\"c\","
+                                              "\"namespace\":\"d\"}}",
+                                              0, NULL));
     f.rv = 20;
     pthread_mutex_unlock(&f.mu);
     send(&f, "ERROR", "{\"kind\":\"Status\",\"code\":410}");
@@ -430,19 +431,19 @@ static void informer_index_follows_changes(void **state)
     json_t *l;
     (void)state;
     fake_api(&f, &api);
-    json_array_append_new(f.items,
-                          json_loads("{\"metadata\":{\"name\":\"a\","
-                                     "\"namespace\":\"d\",\"labels\":{"
-                                     "\"owner\":\"x\"}}}",
-                                     0, NULL));
+    json_array_append_new(f.items, json_loads("{\"metadata\":{\"name\":\"a\","
+                                              "\"namespace\":\"d\",\"labels\":{"
+                                              "\"owner\":\"x\"}}}",
+                                              0, NULL));
     assert_int_equal(ctrl_informer_create(&api, "/api/v1/pods", 0, &inf), 0);
     assert_int_equal(ctrl_informer_set_index(inf, owner_idx), 0);
     assert_int_equal(ctrl_informer_start(inf), 0);
     assert_int_equal(ctrl_informer_set_index(inf, owner_idx), K1S_EINVAL);
     assert_true(ctrl_informer_wait_synced(inf, 5000000000LL));
     assert_true(wait_for(&f, &f.watch_starts, 1));
-    send(&f, "ADDED", "{\"metadata\":{\"name\":\"b\",\"namespace\":"
-                      "\"e\",\"labels\":{\"owner\":\"x\"}}}");
+    send(&f, "ADDED",
+         "{\"metadata\":{\"name\":\"b\",\"namespace\":"
+         "\"e\",\"labels\":{\"owner\":\"x\"}}}");
     l = ctrl_informer_by_index(inf, "x", NULL);
     assert_int_equal(json_array_size(l), 2);
     json_decref(l);
@@ -450,16 +451,18 @@ static void informer_index_follows_changes(void **state)
     assert_int_equal(json_array_size(l), 1);
     json_decref(l);
     /* a changed owner moves it */
-    send(&f, "MODIFIED", "{\"metadata\":{\"name\":\"a\",\"namespace\":"
-                         "\"d\",\"labels\":{\"owner\":\"y\"}}}");
+    send(&f, "MODIFIED",
+         "{\"metadata\":{\"name\":\"a\",\"namespace\":"
+         "\"d\",\"labels\":{\"owner\":\"y\"}}}");
     l = ctrl_informer_by_index(inf, "x", NULL);
     assert_int_equal(json_array_size(l), 1);
     json_decref(l);
     l = ctrl_informer_by_index(inf, "y", NULL);
     assert_int_equal(json_array_size(l), 1);
     json_decref(l);
-    send(&f, "DELETED", "{\"metadata\":{\"name\":\"a\",\"namespace\":"
-                        "\"d\"}}");
+    send(&f, "DELETED",
+         "{\"metadata\":{\"name\":\"a\",\"namespace\":"
+         "\"d\"}}");
     l = ctrl_informer_by_index(inf, "y", NULL);
     assert_int_equal(json_array_size(l), 0);
     json_decref(l);
@@ -474,12 +477,10 @@ static void informer_resyncs(void **state)
     struct ctrl_informer *inf;
     (void)state;
     fake_api(&f, &api);
-    json_array_append_new(f.items,
-                          json_loads("{\"metadata\":{\"name\":\"n1\"}}", 0,
-                                     NULL));
-    assert_int_equal(ctrl_informer_create(&api, "/api/v1/nodes", 20000000LL,
-                                          &inf),
-                     0);
+    json_array_append_new(
+        f.items, json_loads("{\"metadata\":{\"name\":\"n1\"}}", 0, NULL));
+    assert_int_equal(
+        ctrl_informer_create(&api, "/api/v1/nodes", 20000000LL, &inf), 0);
     assert_int_equal(ctrl_informer_add_handler(inf, handler, &f), 0);
     assert_int_equal(ctrl_informer_start(inf), 0);
     assert_true(wait_for(&f, &f.resyncs, 2));

@@ -42,10 +42,10 @@ static void fence(const char *surge, const char *unavail, int64_t desired,
 static void fenceposts_round_like_kubernetes(void **state)
 {
     (void)state;
-    fence(NULL, NULL, 10, 3, 2);   /* 25%: surge up 2.5->3, unavail down */
+    fence(NULL, NULL, 10, 3, 2); /* 25%: surge up 2.5->3, unavail down */
     fence(NULL, NULL, 1, 1, 0);
     fence("\"50%\"", "\"50%\"", 3, 2, 1);
-    fence("0", "0", 5, 0, 1);      /* both zero: unavailable 1 */
+    fence("0", "0", 5, 0, 1); /* both zero: unavailable 1 */
     fence("2", "0", 5, 2, 0);
     fence("\"0%\"", "\"10%\"", 5, 0, 1); /* 0.5 down = 0 -> 1 */
     fence("\"100%\"", "\"100%\"", 4, 4, 4);
@@ -192,20 +192,20 @@ static void deletion_order_follows_active_pods_ranking(void **state)
     json_t *a = json_array();
     (void)state;
     json_array_append_new(a, pod("ready-old", "n1", "Running", true,
-                                 "2026-01-01T00:00:00Z",
-                                 "2026-01-01T00:01:00Z", 0));
+                                 "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z",
+                                 0));
     json_array_append_new(a, pod("unscheduled", "", "Pending", false,
-                                 "2026-01-01T00:00:00Z",
-                                 "2026-01-01T00:00:00Z", 0));
+                                 "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z",
+                                 0));
     json_array_append_new(a, pod("pending", "n2", "Pending", false,
-                                 "2026-01-01T00:00:00Z",
-                                 "2026-01-01T00:00:00Z", 0));
+                                 "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z",
+                                 0));
     json_array_append_new(a, pod("notready", "n3", "Running", false,
-                                 "2026-01-01T00:00:00Z",
-                                 "2026-01-01T00:00:00Z", 0));
+                                 "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z",
+                                 0));
     json_array_append_new(a, pod("ready-new", "n4", "Running", true,
-                                 "2026-01-01T00:00:00Z",
-                                 "2026-01-01T00:05:00Z", 0));
+                                 "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z",
+                                 0));
     ctrl_sort_pods_for_deletion(a);
     assert_string_equal(name_at(a, 0), "unscheduled");
     assert_string_equal(name_at(a, 1), "pending");
@@ -235,10 +235,10 @@ static void deletion_prefers_doubled_up_then_restarts_then_newer(void **state)
     assert_string_equal(name_at(a, 0), "crashy");
     json_decref(a);
     a = json_array();
-    json_array_append_new(a, pod("older", "n1", "Running", true,
-                                 "2026-01-01T00:00:00Z", t, 0));
-    json_array_append_new(a, pod("newer", "n2", "Running", true,
-                                 "2026-01-02T00:00:00Z", t, 0));
+    json_array_append_new(
+        a, pod("older", "n1", "Running", true, "2026-01-01T00:00:00Z", t, 0));
+    json_array_append_new(
+        a, pod("newer", "n2", "Running", true, "2026-01-02T00:00:00Z", t, 0));
     ctrl_sort_pods_for_deletion(a);
     assert_string_equal(name_at(a, 0), "newer");
     json_decref(a);
@@ -332,9 +332,8 @@ static void conditions_keep_transition_time(void **state)
     assert_false(ctrl_set_condition(o, "Available", "True", "R", "m", true));
     assert_true(ctrl_set_condition(o, "Available", "True", "R2", "m", true));
     c = ctrl_get_condition(o, "Available");
-    assert_string_equal(json_string_value(json_object_get(c,
-                                                          "lastTransitionTime")),
-                        t1);
+    assert_string_equal(
+        json_string_value(json_object_get(c, "lastTransitionTime")), t1);
     assert_string_equal(json_string_value(json_object_get(c, "reason")), "R2");
     free(t1);
     json_decref(o);

@@ -34,14 +34,14 @@ static json_t *node_json(const char *name, const char *extra)
                   "[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
     json_object_set_new(json_object_get(n, "metadata"), "name",
                         json_string(name));
-    json_object_set_new(json_object_get(json_object_get(n, "metadata"),
-                                        "labels"),
-                        "kubernetes.io/hostname", json_string(name));
+    json_object_set_new(
+        json_object_get(json_object_get(n, "metadata"), "labels"),
+        "kubernetes.io/hostname", json_string(name));
     if (extra) {
         json_t *x = J(extra);
         const char *k;
         json_t *v;
-        json_object_foreach(x, k, v) {
+        json_object_foreach (x, k, v) {
             json_t *dst = json_object_get(n, k);
             if (json_is_object(dst) && json_is_object(v))
                 json_object_update(dst, v);
@@ -211,8 +211,8 @@ static void filter_taints_and_tolerations(void **state)
     json_t *wrongval = pod_json("p", "1",
                                 "{\"tolerations\":[{\"key\":\"gpu\","
                                 "\"value\":\"no\"}]}");
-    json_t *exists = pod_json("p", "1",
-                              "{\"tolerations\":[{\"operator\":\"Exists\"}]}");
+    json_t *exists =
+        pod_json("p", "1", "{\"tolerations\":[{\"operator\":\"Exists\"}]}");
     json_t *wrongeff = pod_json("p", "1",
                                 "{\"tolerations\":[{\"key\":\"gpu\","
                                 "\"operator\":\"Exists\",\"effect\":"
@@ -374,7 +374,10 @@ static void filter_resources(void **state)
     assert_string_equal(f.reasons[0], "Insufficient cpu");
     assert_string_equal(f.reasons[1], "Insufficient memory");
     sched_node_close(&n);
-    node_init(&n, "n1", "{\"status\":{\"allocatable\":{\"cpu\":\"4\",\"memory\":\"8Gi\",\"pods\":\"1\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+    node_init(&n, "n1",
+              "{\"status\":{\"allocatable\":{\"cpu\":\"4\",\"memory\":\"8Gi\","
+              "\"pods\":\"1\"},\"conditions\":[{\"type\":\"Ready\",\"status\":"
+              "\"True\"}]}}");
     assert_true(fits(p, &n, &f));
     sched_node_add_pod(&n, p);
     assert_false(fits(p, &n, &f));
