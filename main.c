@@ -27,6 +27,7 @@
 #include "controllers/controllers.h"
 #include "kubectl-lite/kctl.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/version.h"
 #include "scheduler/scheduler.h"
@@ -99,27 +100,6 @@ static void usage_server(FILE *f)
             "(default DATA_DIR/kubeconfig.yaml)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  -h, --help              this text\n");
-}
-
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof tmp)
-        return K1S_EINVAL;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return err_from_errno(errno);
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return err_from_errno(errno);
-    return 0;
 }
 
 /* Writes the kubeconfig atomically (temp file + rename), so a client never
@@ -339,7 +319,7 @@ static int server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rv = mkdir_p(o.data_dir);
+    rv = fs_mkdir_p(o.data_dir, 0700);
     if (rv != 0) {
         log_error("k1s: cannot create data dir %s: %s", o.data_dir,
                   err_str(rv));

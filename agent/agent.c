@@ -45,6 +45,7 @@
 #include "agent/agent_int.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/version.h"
 
@@ -613,22 +614,6 @@ static void *beat_main(void *arg)
 
 /* ------------------------------------------------------------ start/stop */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(tmp, 0700);
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return err_from_errno(errno);
-    return 0;
-}
-
 int agent_start(const struct agent_config *cfg, struct agent **ret, char *err,
                 size_t errlen)
 {
@@ -655,7 +640,7 @@ int agent_start(const struct agent_config *cfg, struct agent **ret, char *err,
     snprintf(a->pods_dir, sizeof a->pods_dir, "%s/pods", cfg->data_dir);
     snprintf(a->kube_version, sizeof a->kube_version, "%s", K1S_KUBE_VERSION);
     a->log_max = cfg->log_max_bytes ? cfg->log_max_bytes : 10u << 20;
-    rv = mkdir_p(a->pods_dir);
+    rv = fs_mkdir_p(a->pods_dir, 0700);
     if (rv != 0) {
         snprintf(err, errlen, "agent: cannot create %s: %s", a->pods_dir,
                  err_str(rv));

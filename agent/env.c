@@ -27,6 +27,7 @@
 #include "agent/agent_int.h"
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 
 #define ENV_MAX 1024
 
@@ -549,17 +550,6 @@ static bool safe_rel(const char *p)
     return strstr(p, "..") == NULL;
 }
 
-static void mkdir_parents(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(path, 0755);
-        *p = '/';
-    }
-}
-
 static int write_key_file(const char *dir, const char *rel, const char *data,
                           size_t len, int mode)
 {
@@ -569,7 +559,7 @@ static int write_key_file(const char *dir, const char *rel, const char *data,
     if (!safe_rel(rel) ||
         snprintf(path, sizeof path, "%s/%s", dir, rel) >= (int)sizeof path)
         return K1S_EINVALID;
-    mkdir_parents(path);
+    fs_mkdir_parents(path, 0755);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return err_from_errno(errno);
@@ -678,11 +668,11 @@ int agent_volumes_prepare(const struct agent_pod_env *env, const json_t *pod,
             }
             if (t && strcmp(t, "DirectoryOrCreate") == 0) {
                 snprintf(tmp, sizeof tmp, "%s/", p);
-                mkdir_parents(tmp);
+                fs_mkdir_parents(tmp, 0755);
             } else if (t && strcmp(t, "FileOrCreate") == 0) {
                 int fd;
                 snprintf(tmp, sizeof tmp, "%s", p);
-                mkdir_parents(tmp);
+                fs_mkdir_parents(tmp, 0755);
                 fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
                 if (fd >= 0)
                     close(fd);

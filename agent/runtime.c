@@ -46,6 +46,7 @@
 
 #include "agent/agent_int.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -168,18 +169,6 @@ static void s_reset_signals(void)
     sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static void s_mkdir_p(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(path, 0755);
-        *p = '/';
-    }
-    mkdir(path, 0755);
-}
-
 /* ------------------------------------------------------------ children */
 
 struct child_ctx {
@@ -231,14 +220,14 @@ static void setup_mounts(const struct child_ctx *c, bool proc)
             char *slash = strrchr(dst, '/');
             if (slash && slash != dst) {
                 *slash = '\0';
-                s_mkdir_p(dst);
+                fs_mkdir_p(dst, 0755);
                 *slash = '/';
             }
             fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
             if (fd >= 0)
                 close(fd);
         } else {
-            s_mkdir_p(dst);
+            fs_mkdir_p(dst, 0755);
         }
         if (mount(m->src, m->dst, NULL, MS_BIND | MS_REC, NULL) == 0 && m->ro)
             mount(NULL, m->dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);

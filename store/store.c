@@ -62,6 +62,7 @@
 
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "store/store_int.h"
 
@@ -619,27 +620,6 @@ void store_event_clear(struct store_event *ev)
 
 /* --- open / close ------------------------------------------------------ */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof tmp)
-        return K1S_EINVAL;
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return err_from_errno(errno);
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return err_from_errno(errno);
-    return 0;
-}
-
 /* Brings the state machine up to the log's last entry. */
 static int recover(struct store *s, const char *log_path,
                    const char *state_path, char *errbuf, size_t errlen)
@@ -737,7 +717,7 @@ int store_open_ex(const struct store_config *cfg,
         snprintf(errbuf, errlen, "store: directory name too long");
         return K1S_EINVAL;
     }
-    rv = mkdir_p(cfg->dir);
+    rv = fs_mkdir_p(cfg->dir, 0700);
     if (rv != 0) {
         snprintf(errbuf, errlen, "store: cannot create %s: %s", cfg->dir,
                  err_str(rv));

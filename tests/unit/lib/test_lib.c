@@ -3,14 +3,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 
 /* --- Success ------------------------------------------------------------ */
@@ -101,6 +105,33 @@ static void log_parses_levels(void **state)
     assert_int_equal(l, LOG_LEVEL_WARN);
 }
 
+static void fs_creates_nested_directories(void **state)
+{
+    char base[] = "/tmp/k1s-test-fs.XXXXXX", path[256], file[256];
+    struct stat st;
+    (void)state;
+
+    assert_non_null(mkdtemp(base));
+    snprintf(path, sizeof path, "%s/a/b/c", base);
+    assert_int_equal(fs_mkdir_p(path, 0700), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(fs_mkdir_p(path, 0700), 0); /* existing: success */
+    snprintf(file, sizeof file, "%s/d/e/file.txt", base);
+    assert_int_equal(fs_mkdir_parents(file, 0755), 0);
+    snprintf(path, sizeof path, "%s/d/e", base);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_not_equal(stat(file, &st), 0); /* the file is not made */
+    assert_int_equal(fs_mkdir_p("", 0700), K1S_EINVAL);
+    /* a file in the way is an error, not a silent success */
+    snprintf(file, sizeof file, "%s/plain", base);
+    fclose(fopen(file, "w"));
+    snprintf(path, sizeof path, "%s/plain/sub", base);
+    assert_true(fs_mkdir_p(path, 0700) < 0);
+    snprintf(path, sizeof path, "rm -rf '%s'", base);
+    assert_int_equal(system(path), 0);
+}
+
 /* --- Failure ------------------------------------------------------------ */
 
 static void clock_rejects_malformed_timestamps(void **state)
@@ -133,6 +164,7 @@ int main(void)
         cmocka_unit_test(buf_grows_and_steals),
         cmocka_unit_test(clock_formats_and_parses_rfc3339),
         cmocka_unit_test(log_parses_levels),
+        cmocka_unit_test(fs_creates_nested_directories),
         cmocka_unit_test(clock_rejects_malformed_timestamps),
         cmocka_unit_test(err_unknown_code_is_internal),
     };
