@@ -29,6 +29,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "store/sqlite_int.h"
 #include "store/store_int.h"
 
 #define LOG_APP_ID 0x6b31734c /* "k1sL" */
@@ -44,33 +45,6 @@ struct store_log {
     sqlite3_stmt *ins, *del_from, *del_upto, *sel_range, *sel_term;
     sqlite3_stmt *hs_get, *hs_put, *snap_get, *snap_put;
 };
-
-int store_sqlite_err(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return 0;
-    case SQLITE_NOMEM:
-        return K1S_ENOMEM;
-    case SQLITE_FULL:
-        return K1S_ENOSPACE;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_FORMAT:
-        return K1S_ECORRUPT;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return K1S_EBUSY;
-    case SQLITE_CONSTRAINT:
-    case SQLITE_MISMATCH:
-    case SQLITE_RANGE:
-        return K1S_EINTERNAL;
-    default:
-        return K1S_EIO;
-    }
-}
 
 static uint32_t entry_crc(uint64_t index, uint64_t term, uint8_t type,
                           const void *data, size_t len)
@@ -104,32 +78,6 @@ static void log_errmsg(struct store_log *log, char *errbuf, size_t errlen,
                  log->db ? sqlite3_errmsg(log->db) : sqlite3_errstr(rc));
 }
 
-static int exec(sqlite3 *db, const char *sql)
-{
-    return store_sqlite_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
-}
-
-static int prepare(struct store_log *log, sqlite3_stmt **st, const char *sql)
-{
-    int rc = sqlite3_prepare_v3(log->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-                                NULL);
-    return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
-}
-
-static int query_int(sqlite3 *db, const char *sql, int64_t *ret)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(rc);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *ret = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : store_sqlite_err(rc ? rc : SQLITE_ERROR);
-}
-
 static const char log_schema[] =
     "CREATE TABLE entries(idx INTEGER PRIMARY KEY, term INTEGER NOT NULL,"
     " type INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL);"
@@ -141,88 +89,55 @@ static const char log_schema[] =
 /* Tags a fresh database or checks the tag of an existing one. */
 static int log_init_schema(struct store_log *log, char *errbuf, size_t errlen)
 {
-    int64_t app_id = 0, ntables = 0;
-    int rv;
-
-    rv = query_int(log->db, "PRAGMA application_id", &app_id);
-    if (rv == 0)
-        rv = query_int(log->db, "SELECT count(*) FROM sqlite_master", &ntables);
-    if (rv == K1S_EBUSY) {
-        log_errmsg(log, errbuf, errlen,
-                   "in use by another process (is another k1s server "
-                   "running on this data directory?)",
-                   0);
-        return rv;
-    }
-    if (rv != 0) {
-        log_errmsg(log, errbuf, errlen, "not a readable SQLite database", 0);
-        return rv == K1S_EIO ? K1S_ECORRUPT : rv;
-    }
-    if (app_id == LOG_APP_ID)
-        return 0;
-    if (app_id != 0 || ntables != 0) {
-        if (errbuf != NULL)
-            snprintf(errbuf, errlen,
-                     "store: log %s: not a k1s log database "
-                     "(application_id %lld, %lld tables)",
-                     log->path, (long long)app_id, (long long)ntables);
-        return K1S_ECORRUPT;
-    }
-    rv = exec(log->db, "BEGIN IMMEDIATE");
-    if (rv == 0)
-        rv = exec(log->db, log_schema);
-    if (rv == 0) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA application_id = %d", LOG_APP_ID);
-        rv = exec(log->db, sql);
-    }
-    if (rv == 0)
-        rv = exec(log->db, "COMMIT");
-    if (rv != 0) {
-        exec(log->db, "ROLLBACK");
-        log_errmsg(log, errbuf, errlen, "cannot create the schema", 0);
-    }
-    return rv;
+    return store_sqlite_init_schema(log->db, LOG_APP_ID, log_schema, "log",
+                                    log->path, errbuf, errlen);
 }
 
 static int log_prepare_all(struct store_log *log)
 {
     int rv = 0;
 
-    rv = rv ? rv : prepare(log, &log->begin, "BEGIN IMMEDIATE");
-    rv = rv ? rv : prepare(log, &log->commit, "COMMIT");
-    rv = rv ? rv : prepare(log, &log->rollback, "ROLLBACK");
+    rv =
+        rv ? rv : store_sqlite_prepare(log->db, &log->begin, "BEGIN IMMEDIATE");
+    rv = rv ? rv : store_sqlite_prepare(log->db, &log->commit, "COMMIT");
+    rv = rv ? rv : store_sqlite_prepare(log->db, &log->rollback, "ROLLBACK");
     rv = rv ? rv
-            : prepare(log, &log->ins,
-                      "INSERT INTO entries(idx, term, type, data, crc) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5)");
+            : store_sqlite_prepare(
+                  log->db, &log->ins,
+                  "INSERT INTO entries(idx, term, type, data, crc) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5)");
     rv = rv ? rv
-            : prepare(log, &log->del_from,
-                      "DELETE FROM entries WHERE idx >= ?1");
+            : store_sqlite_prepare(log->db, &log->del_from,
+                                   "DELETE FROM entries WHERE idx >= ?1");
     rv = rv ? rv
-            : prepare(log, &log->del_upto,
-                      "DELETE FROM entries WHERE idx <= ?1");
+            : store_sqlite_prepare(log->db, &log->del_upto,
+                                   "DELETE FROM entries WHERE idx <= ?1");
     rv = rv ? rv
-            : prepare(log, &log->sel_range,
-                      "SELECT idx, term, type, data, crc FROM entries "
-                      "WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
+            : store_sqlite_prepare(
+                  log->db, &log->sel_range,
+                  "SELECT idx, term, type, data, crc FROM entries "
+                  "WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
     rv = rv ? rv
-            : prepare(log, &log->sel_term,
-                      "SELECT term FROM entries WHERE idx = ?1");
+            : store_sqlite_prepare(log->db, &log->sel_term,
+                                   "SELECT term FROM entries WHERE idx = ?1");
     rv = rv ? rv
-            : prepare(log, &log->hs_get,
-                      "SELECT term, vote, cmt FROM hardstate WHERE id = 1");
+            : store_sqlite_prepare(
+                  log->db, &log->hs_get,
+                  "SELECT term, vote, cmt FROM hardstate WHERE id = 1");
     rv = rv ? rv
-            : prepare(log, &log->hs_put,
-                      "INSERT OR REPLACE INTO hardstate(id, term, vote, cmt)"
-                      " VALUES (1, ?1, ?2, ?3)");
+            : store_sqlite_prepare(
+                  log->db, &log->hs_put,
+                  "INSERT OR REPLACE INTO hardstate(id, term, vote, cmt)"
+                  " VALUES (1, ?1, ?2, ?3)");
     rv = rv ? rv
-            : prepare(log, &log->snap_get,
-                      "SELECT idx, term, conf FROM snapshot WHERE id = 1");
+            : store_sqlite_prepare(
+                  log->db, &log->snap_get,
+                  "SELECT idx, term, conf FROM snapshot WHERE id = 1");
     rv = rv ? rv
-            : prepare(log, &log->snap_put,
-                      "INSERT OR REPLACE INTO snapshot(id, idx, term, conf)"
-                      " VALUES (1, ?1, ?2, ?3)");
+            : store_sqlite_prepare(
+                  log->db, &log->snap_put,
+                  "INSERT OR REPLACE INTO snapshot(id, idx, term, conf)"
+                  " VALUES (1, ?1, ?2, ?3)");
     return rv;
 }
 
@@ -241,7 +156,8 @@ static int log_load_bounds(struct store_log *log)
     sqlite3_reset(log->snap_get);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return store_sqlite_err(rc);
-    rv = query_int(log->db, "SELECT coalesce(max(idx), 0) FROM entries", &v);
+    rv = store_sqlite_query_int(
+        log->db, "SELECT coalesce(max(idx), 0) FROM entries", &v);
     if (rv != 0)
         return rv;
     log->last = (uint64_t)v > log->snap_index ? (uint64_t)v : log->snap_index;
@@ -347,12 +263,12 @@ int store_log_open(const char *path, struct store_log **ret_log, char *errbuf,
             goto err_after_db;
         }
     }
-    rv = exec(log->db, "PRAGMA synchronous = FULL");
+    rv = store_sqlite_exec(log->db, "PRAGMA synchronous = FULL");
     /* One connection only: no file locks per transaction. */
     if (rv == 0)
-        rv = exec(log->db, "PRAGMA locking_mode = EXCLUSIVE");
+        rv = store_sqlite_exec(log->db, "PRAGMA locking_mode = EXCLUSIVE");
     if (rv == 0)
-        rv = exec(log->db, "PRAGMA cache_size = -8192");
+        rv = store_sqlite_exec(log->db, "PRAGMA cache_size = -8192");
     if (rv == 0)
         rv = log_prepare_all(log);
     if (rv != 0) {
@@ -401,7 +317,7 @@ int store_log_set_max_pages(struct store_log *log, uint32_t pages)
 {
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", pages);
-    return exec(log->db, sql);
+    return store_sqlite_exec(log->db, sql);
 }
 
 uint64_t store_log_first_index(struct store_log *log)

@@ -49,6 +49,7 @@
 #include "lib/clock.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "store/sqlite_int.h"
 #include "store/store_int.h"
 
 #define STATE_APP_ID 0x6b317353 /* "k1sS" */
@@ -97,38 +98,12 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : store_sqlite_err(rc);
 }
 
-static int exec(sqlite3 *db, const char *sql)
-{
-    return store_sqlite_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
-}
-
-static int prep(sqlite3 *db, sqlite3_stmt **st, const char *sql)
-{
-    int rc =
-        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-    return rc == SQLITE_OK ? 0 : store_sqlite_err(rc);
-}
-
 static void bind_bytes(sqlite3_stmt *st, int i, const void *p, size_t len)
 {
     if (len == 0)
         sqlite3_bind_zeroblob(st, i, 0);
     else
         sqlite3_bind_blob(st, i, p, (int)len, SQLITE_STATIC);
-}
-
-static int query_int(sqlite3 *db, const char *sql, int64_t *ret)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(rc);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *ret = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : store_sqlite_err(rc ? rc : SQLITE_ERROR);
 }
 
 static const char state_schema[] =
@@ -154,40 +129,8 @@ static void state_err(struct store_state *st, char *errbuf, size_t errlen,
 static int state_init_schema(struct store_state *st, char *errbuf,
                              size_t errlen)
 {
-    int64_t app_id = 0, ntables = 0;
-    char sql[64];
-    int rv;
-
-    rv = query_int(st->db, "PRAGMA application_id", &app_id);
-    if (rv == 0)
-        rv = query_int(st->db, "SELECT count(*) FROM sqlite_master", &ntables);
-    if (rv != 0) {
-        state_err(st, errbuf, errlen, "corrupt (not a readable SQLite file)");
-        return K1S_ECORRUPT;
-    }
-    if (app_id == STATE_APP_ID)
-        return 0;
-    if (app_id != 0 || ntables != 0) {
-        if (errbuf != NULL)
-            snprintf(errbuf, errlen,
-                     "store: state database %s: not a k1s state database "
-                     "(application_id %lld, %lld tables)",
-                     st->path, (long long)app_id, (long long)ntables);
-        return K1S_ECORRUPT;
-    }
-    snprintf(sql, sizeof sql, "PRAGMA application_id = %d", STATE_APP_ID);
-    rv = exec(st->db, "BEGIN IMMEDIATE");
-    if (rv == 0)
-        rv = exec(st->db, state_schema);
-    if (rv == 0)
-        rv = exec(st->db, sql);
-    if (rv == 0)
-        rv = exec(st->db, "COMMIT");
-    if (rv != 0) {
-        exec(st->db, "ROLLBACK");
-        state_err(st, errbuf, errlen, "cannot create the schema");
-    }
-    return rv;
+    return store_sqlite_init_schema(st->db, STATE_APP_ID, state_schema,
+                                    "state database", st->path, errbuf, errlen);
 }
 
 /* PRAGMA quick_check: a corrupt state database is a start-up error, never
@@ -219,30 +162,39 @@ static int state_prepare(struct store_state *st)
     sqlite3 *db = st->db;
     int rv = 0;
 
-    rv = rv ? rv : prep(db, &st->begin, "BEGIN IMMEDIATE");
-    rv = rv ? rv : prep(db, &st->commit, "COMMIT");
-    rv = rv ? rv : prep(db, &st->rollback, "ROLLBACK");
+    rv = rv ? rv : store_sqlite_prepare(db, &st->begin, "BEGIN IMMEDIATE");
+    rv = rv ? rv : store_sqlite_prepare(db, &st->commit, "COMMIT");
+    rv = rv ? rv : store_sqlite_prepare(db, &st->rollback, "ROLLBACK");
     rv = rv ? rv
-            : prep(db, &st->sel_kv,
-                   "SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
+            : store_sqlite_prepare(
+                  db, &st->sel_kv,
+                  "SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1");
     rv = rv ? rv
-            : prep(db, &st->ins_kv,
-                   "INSERT INTO kv(key, value, create_rev, mod_rev) "
-                   "VALUES (?1, ?2, ?3, ?3)");
+            : store_sqlite_prepare(
+                  db, &st->ins_kv,
+                  "INSERT INTO kv(key, value, create_rev, mod_rev) "
+                  "VALUES (?1, ?2, ?3, ?3)");
     rv = rv ? rv
-            : prep(db, &st->upd_kv,
-                   "UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1");
-    rv = rv ? rv : prep(db, &st->del_kv, "DELETE FROM kv WHERE key = ?1");
+            : store_sqlite_prepare(
+                  db, &st->upd_kv,
+                  "UPDATE kv SET value = ?2, mod_rev = ?3 WHERE key = ?1");
     rv = rv ? rv
-            : prep(db, &st->ins_hist,
-                   "INSERT INTO hist(rev, key, type, value, create_rev, "
-                   "prev_value, prev_create_rev, prev_mod_rev) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    rv = rv ? rv : prep(db, &st->del_hist, "DELETE FROM hist WHERE rev < ?1");
+            : store_sqlite_prepare(db, &st->del_kv,
+                                   "DELETE FROM kv WHERE key = ?1");
     rv = rv ? rv
-            : prep(db, &st->upd_meta,
-                   "UPDATE meta SET applied = ?1, rev = ?2, compact = ?3 "
-                   "WHERE id = 1");
+            : store_sqlite_prepare(
+                  db, &st->ins_hist,
+                  "INSERT INTO hist(rev, key, type, value, create_rev, "
+                  "prev_value, prev_create_rev, prev_mod_rev) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    rv = rv ? rv
+            : store_sqlite_prepare(db, &st->del_hist,
+                                   "DELETE FROM hist WHERE rev < ?1");
+    rv = rv ? rv
+            : store_sqlite_prepare(
+                  db, &st->upd_meta,
+                  "UPDATE meta SET applied = ?1, rev = ?2, compact = ?3 "
+                  "WHERE id = 1");
     return rv;
 }
 
@@ -341,7 +293,7 @@ static int ckpt_start(struct store_state *st)
 
     if (rc != SQLITE_OK)
         return store_sqlite_err(rc);
-    rv = exec(st->cdb, "PRAGMA synchronous = NORMAL");
+    rv = store_sqlite_exec(st->cdb, "PRAGMA synchronous = NORMAL");
     if (rv != 0)
         return rv;
     if (pthread_create(&st->ckpt_thread, NULL, ckpt_main, st) != 0)
@@ -410,24 +362,24 @@ int store_state_open(const struct store_state_config *cfg,
     rv = state_check(st, errbuf, errlen);
     if (rv != 0)
         goto err;
-    rv = exec(st->db, "PRAGMA journal_mode = WAL");
+    rv = store_sqlite_exec(st->db, "PRAGMA journal_mode = WAL");
     if (rv == 0)
-        rv = exec(st->db, "PRAGMA synchronous = NORMAL");
+        rv = store_sqlite_exec(st->db, "PRAGMA synchronous = NORMAL");
     if (rv == 0)
-        rv = exec(st->db, "PRAGMA cache_size = -32768");
+        rv = store_sqlite_exec(st->db, "PRAGMA cache_size = -32768");
     /* Checkpoints run on the checkpointer thread (wal_hook below). When
      * the WAL starts over, a file that grew past twice the checkpoint
      * threshold (the checkpointer fell behind) is cut back. */
     if (rv == 0)
-        rv = exec(st->db, "PRAGMA wal_autocheckpoint = 0");
+        rv = store_sqlite_exec(st->db, "PRAGMA wal_autocheckpoint = 0");
     if (rv == 0) {
         snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %lld",
                  (long long)st->ckpt_pages * 2 * 4096);
-        rv = exec(st->db, sql);
+        rv = store_sqlite_exec(st->db, sql);
     }
     if (rv == 0 && cfg->max_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA max_page_count = %u", cfg->max_pages);
-        rv = exec(st->db, sql);
+        rv = store_sqlite_exec(st->db, sql);
     }
     if (rv != 0) {
         state_err(st, errbuf, errlen, "cannot configure");
@@ -770,36 +722,41 @@ static int rconn_open(struct store_state *st, struct rconn **ret)
         goto err;
     }
     sqlite3_busy_timeout(c->db, 5000);
-    rv = exec(c->db, "PRAGMA query_only = 1");
+    rv = store_sqlite_exec(c->db, "PRAGMA query_only = 1");
     rv = rv ? rv
-            : prep(c->db, &c->get,
-                   "SELECT m.rev, kv.value, kv.create_rev, kv.mod_rev "
-                   "FROM meta m LEFT JOIN kv ON kv.key = ?1 WHERE m.id = 1");
-    rv = rv ? rv : prep(c->db, &c->begin, "BEGIN");
-    rv = rv ? rv : prep(c->db, &c->commit, "COMMIT");
+            : store_sqlite_prepare(
+                  c->db, &c->get,
+                  "SELECT m.rev, kv.value, kv.create_rev, kv.mod_rev "
+                  "FROM meta m LEFT JOIN kv ON kv.key = ?1 WHERE m.id = 1");
+    rv = rv ? rv : store_sqlite_prepare(c->db, &c->begin, "BEGIN");
+    rv = rv ? rv : store_sqlite_prepare(c->db, &c->commit, "COMMIT");
+    rv =
+        rv ? rv
+           : store_sqlite_prepare(c->db, &c->meta,
+                                  "SELECT rev, compact FROM meta WHERE id = 1");
     rv = rv ? rv
-            : prep(c->db, &c->meta,
-                   "SELECT rev, compact FROM meta WHERE id = 1");
+            : store_sqlite_prepare(
+                  c->db, &c->list_cur,
+                  "SELECT key, value, create_rev, mod_rev FROM kv "
+                  "WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3");
     rv = rv ? rv
-            : prep(c->db, &c->list_cur,
-                   "SELECT key, value, create_rev, mod_rev FROM kv "
-                   "WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3");
+            : store_sqlite_prepare(
+                  c->db, &c->list_old,
+                  "SELECT key, value, create_rev, mod_rev FROM kv "
+                  " WHERE key >= ?1 AND key < ?2 AND mod_rev <= ?3 "
+                  "UNION ALL "
+                  "SELECT key, prev_value, prev_create_rev, prev_mod_rev "
+                  " FROM (SELECT key, prev_value, prev_create_rev, "
+                  "  prev_mod_rev, min(rev) FROM hist WHERE rev > ?3 "
+                  "  AND key >= ?1 AND key < ?2 GROUP BY key) "
+                  " WHERE prev_mod_rev > 0 "
+                  "ORDER BY 1 LIMIT ?4");
     rv = rv ? rv
-            : prep(c->db, &c->list_old,
-                   "SELECT key, value, create_rev, mod_rev FROM kv "
-                   " WHERE key >= ?1 AND key < ?2 AND mod_rev <= ?3 "
-                   "UNION ALL "
-                   "SELECT key, prev_value, prev_create_rev, prev_mod_rev "
-                   " FROM (SELECT key, prev_value, prev_create_rev, "
-                   "  prev_mod_rev, min(rev) FROM hist WHERE rev > ?3 "
-                   "  AND key >= ?1 AND key < ?2 GROUP BY key) "
-                   " WHERE prev_mod_rev > 0 "
-                   "ORDER BY 1 LIMIT ?4");
-    rv = rv ? rv
-            : prep(c->db, &c->hist,
-                   "SELECT rev, key, type, value, create_rev, prev_value, "
-                   "prev_mod_rev FROM hist WHERE rev > ?1 AND rev <= ?2 "
-                   "ORDER BY rev");
+            : store_sqlite_prepare(
+                  c->db, &c->hist,
+                  "SELECT rev, key, type, value, create_rev, prev_value, "
+                  "prev_mod_rev FROM hist WHERE rev > ?1 AND rev <= ?2 "
+                  "ORDER BY rev");
     if (rv != 0)
         goto err;
     *ret = c;
