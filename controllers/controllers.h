@@ -130,6 +130,18 @@ json_t *ctrl_informer_get(struct ctrl_informer *inf, const char *key);
 json_t *ctrl_informer_list(struct ctrl_informer *inf, const char *ns,
                            bool (*filter)(const json_t *obj, void *arg),
                            void *arg);
+/* Before start: cache only apiVersion, kind and the identity and
+ * ownership fields of metadata (name, namespace, uid, resourceVersion,
+ * ownerReferences, finalizers, deletionTimestamp,
+ * deletionGracePeriodSeconds) — a slimmer client-go metadata informer, for
+ * the garbage collector, which reads nothing else: 10,000 ConfigMaps cost
+ * it a few MB instead of their whole bodies. Handlers then see those
+ * partial objects too. `keep` (may be NULL): only objects it accepts are
+ * cached; one it stops accepting leaves the cache as if deleted (handlers
+ * see a delete). K1S_EINVAL once started. */
+int ctrl_informer_set_metadata_only(struct ctrl_informer *inf,
+                                    bool (*keep)(const json_t *obj));
+
 /* One secondary index (client-go's Indexer), before start: fn returns the
  * object's index value (written into buf, or a borrowed string) or NULL
  * for none. Errors: K1S_EINVAL (started, or an index already set). */

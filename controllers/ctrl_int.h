@@ -110,6 +110,8 @@ struct ctrl_gc_resource {
     const char *kind;
     const char *plural;
     bool namespaced;
+    bool full; /* other loops read the whole objects from this informer;
+                  otherwise it caches metadata only */
 };
 
 struct ctrl_manager {
@@ -143,6 +145,10 @@ void ctrl_exp_delete(struct ctrl_manager *m, const char *rs_key);
 /* API helpers: "ns/name" from an ownerReference-like parent. */
 int ctrl_put(struct ctrl_manager *m, const char *path, const json_t *obj,
              json_t **ret);
+/* Any write (PUT, PATCH with its content type): 0, K1S_ECONFLICT,
+ * K1S_ENOTFOUND or another error; *ret (may be NULL) the response body. */
+int ctrl_write(struct ctrl_manager *m, const char *method, const char *path,
+               const char *ctype, const json_t *body, json_t **ret);
 
 /* Per-controller entry points (handlers are registered by init, before
  * the informers start). */
@@ -151,6 +157,10 @@ int ctrl_rs_reconcile(struct ctrl_manager *m, const char *key);
 int ctrl_dep_init(struct ctrl_manager *m);
 int ctrl_dep_reconcile(struct ctrl_manager *m, const char *key);
 int ctrl_gc_init(struct ctrl_manager *m);
+/* Whether the collector must keep `obj` in its cache: it has owners,
+ * finalizers or is being deleted. Others are looked up (GET) when they
+ * are named as an owner. */
+bool ctrl_gc_interested(const json_t *obj);
 int ctrl_gc_reconcile(struct ctrl_manager *m, const char *key);
 int ctrl_ns_init(struct ctrl_manager *m);
 int ctrl_ns_reconcile(struct ctrl_manager *m, const char *key);

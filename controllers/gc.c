@@ -98,6 +98,14 @@ static void enqueue_dependents(struct ctrl_manager *m, const char *uid,
     }
 }
 
+bool ctrl_gc_interested(const json_t *obj)
+{
+    const json_t *m = json_object_get(obj, "metadata");
+    return json_array_size(json_object_get(m, "ownerReferences")) > 0 ||
+           json_array_size(json_object_get(m, "finalizers")) > 0 ||
+           json_object_get(m, "deletionTimestamp") != NULL;
+}
+
 static void gc_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
 {
     struct gc_handler *h = arg;
@@ -263,16 +271,41 @@ static int delete_obj(struct ctrl_manager *m, int idx, const json_t *o,
     return st < 0 ? st : K1S_EIO;
 }
 
-/* PUTs o with ownerReferences to the given uids removed. */
+/* Sets one metadata field of o (value stolen; NULL removes it) with a JSON
+ * merge patch that carries o's resourceVersion as its precondition — the
+ * informers of some kinds hold metadata only, so the collector never
+ * writes whole objects back. 0 (also when o is gone) or an error
+ * (K1S_ECONFLICT: o changed; the next event brings it again). */
+static int patch_meta(struct ctrl_manager *m, int idx, const json_t *o,
+                      const char *field, json_t *value)
+{
+    char path[700];
+    json_t *body;
+    int rv;
+
+    body = json_pack("{s:{s:s?, s:o}}", "metadata", "resourceVersion",
+                     ctrl_jstr(o, "metadata.resourceVersion"), field,
+                     value ? value : json_null());
+    if (body == NULL)
+        return K1S_ENOMEM;
+    obj_path(m->gc_res[idx], ctrl_jstr(o, "metadata.namespace"),
+             ctrl_jstr(o, "metadata.name"), path, sizeof path);
+    rv = ctrl_write(m, "PATCH", path, "application/merge-patch+json", body,
+                    NULL);
+    json_decref(body);
+    return rv == K1S_ENOTFOUND ? 0 : rv;
+}
+
+/* Removes the ownerReferences to the given uids from o. */
 static int remove_refs(struct ctrl_manager *m, int idx, const json_t *o,
                        json_t *gone_uids)
 {
-    json_t *copy = json_deep_copy(o), *refs, *r;
-    char path[700];
+    json_t *refs = json_deep_copy(ctrl_jget(o, "metadata.ownerReferences"));
+    json_t *r;
     size_t i;
-    int rv;
 
-    refs = ctrl_jget(copy, "metadata.ownerReferences");
+    if (refs == NULL)
+        return 0;
     for (i = 0; i < json_array_size(refs);) {
         size_t j;
         json_t *u;
@@ -287,24 +320,21 @@ static int remove_refs(struct ctrl_manager *m, int idx, const json_t *o,
         else
             i++;
     }
-    if (json_array_size(refs) == 0)
-        json_object_del(json_object_get(copy, "metadata"), "ownerReferences");
-    obj_path(m->gc_res[idx], ctrl_jstr(o, "metadata.namespace"),
-             ctrl_jstr(o, "metadata.name"), path, sizeof path);
-    rv = ctrl_put(m, path, copy, NULL);
-    json_decref(copy);
-    return rv == K1S_ENOTFOUND ? 0 : rv;
+    if (json_array_size(refs) == 0) {
+        json_decref(refs);
+        refs = NULL;
+    }
+    return patch_meta(m, idx, o, "ownerReferences", refs);
 }
 
 static int remove_finalizer(struct ctrl_manager *m, int idx, const json_t *o,
                             const char *f)
 {
-    json_t *copy = json_deep_copy(o), *fs;
-    char path[700];
+    json_t *fs = json_deep_copy(ctrl_jget(o, "metadata.finalizers"));
     size_t i;
-    int rv;
 
-    fs = ctrl_jget(copy, "metadata.finalizers");
+    if (fs == NULL)
+        return 0;
     for (i = 0; i < json_array_size(fs);) {
         const char *x = json_string_value(json_array_get(fs, i));
         if (x && strcmp(x, f) == 0)
@@ -312,11 +342,7 @@ static int remove_finalizer(struct ctrl_manager *m, int idx, const json_t *o,
         else
             i++;
     }
-    obj_path(m->gc_res[idx], ctrl_jstr(o, "metadata.namespace"),
-             ctrl_jstr(o, "metadata.name"), path, sizeof path);
-    rv = ctrl_put(m, path, copy, NULL);
-    json_decref(copy);
-    return rv == K1S_ENOTFOUND ? 0 : rv;
+    return patch_meta(m, idx, o, "finalizers", fs);
 }
 
 /* The owner pass. */

@@ -47,6 +47,8 @@ struct ctrl_informer {
     int nhandlers;
     pthread_t thread;
     bool started, stopping, synced;
+    bool metadata_only;
+    bool (*keep)(const json_t *obj);
     bool watch_ended, watch_error;
     unsigned lists;
     char rv[64];
@@ -94,6 +96,60 @@ int ctrl_informer_add_handler(struct ctrl_informer *inf, ctrl_informer_cb cb,
     inf->handlers[inf->nhandlers].arg = arg;
     inf->nhandlers++;
     return 0;
+}
+
+int ctrl_informer_set_metadata_only(struct ctrl_informer *inf,
+                                    bool (*keep)(const json_t *obj))
+{
+    if (inf->started)
+        return K1S_EINVAL;
+    inf->metadata_only = true;
+    inf->keep = keep;
+    return 0;
+}
+
+/* The informer's own copy of an object from a list or a watch event, with
+ * kind and apiVersion filled in: whole, or its metadata only. */
+static json_t *inf_copy(struct ctrl_informer *inf, const json_t *obj)
+{
+    json_t *copy;
+
+    if (inf->metadata_only) {
+        static const char *const keep[] = {"name",
+                                           "namespace",
+                                           "uid",
+                                           "resourceVersion",
+                                           "ownerReferences",
+                                           "finalizers",
+                                           "deletionTimestamp",
+                                           "deletionGracePeriodSeconds"};
+        const json_t *src = json_object_get(obj, "metadata");
+        json_t *m = json_object();
+        for (size_t i = 0; m && i < sizeof keep / sizeof keep[0]; i++) {
+            json_t *v = json_object_get(src, keep[i]);
+            if (v != NULL)
+                json_object_set_new(m, keep[i], json_deep_copy(v));
+        }
+        copy = json_pack("{s:o*}", "metadata", m);
+        if (copy != NULL) {
+            json_t *k = json_object_get(obj, "kind");
+            json_t *av = json_object_get(obj, "apiVersion");
+            if (k)
+                json_object_set(copy, "kind", k);
+            if (av)
+                json_object_set(copy, "apiVersion", av);
+        }
+    } else {
+        copy = json_deep_copy(obj);
+    }
+    if (copy == NULL)
+        return NULL;
+    if (!json_is_string(json_object_get(copy, "kind")) && inf->kind[0])
+        json_object_set_new(copy, "kind", json_string(inf->kind));
+    if (!json_is_string(json_object_get(copy, "apiVersion")) &&
+        inf->api_version[0])
+        json_object_set_new(copy, "apiVersion", json_string(inf->api_version));
+    return copy;
 }
 
 static void index_del(struct ctrl_informer *inf, const char *key,
@@ -223,15 +279,6 @@ static void wait_until(struct ctrl_informer *inf, int64_t deadline)
     pthread_cond_timedwait(&inf->cond, &inf->mu, &ts);
 }
 
-static void set_kind(struct ctrl_informer *inf, json_t *obj)
-{
-    if (!json_is_string(json_object_get(obj, "kind")) && inf->kind[0])
-        json_object_set_new(obj, "kind", json_string(inf->kind));
-    if (!json_is_string(json_object_get(obj, "apiVersion")) &&
-        inf->api_version[0])
-        json_object_set_new(obj, "apiVersion", json_string(inf->api_version));
-}
-
 static void watch_cb(const char *type, const json_t *object, void *arg)
 {
     struct ctrl_informer *inf = arg;
@@ -264,26 +311,24 @@ static void watch_cb(const char *type, const json_t *object, void *arg)
     if (ctrl_jstr(object, "metadata.name") == NULL)
         return;
     ctrl_obj_key(object, key, sizeof key);
-    if (strcmp(type, "DELETED") == 0) {
+    if (strcmp(type, "DELETED") == 0 || (inf->keep && !inf->keep(object))) {
         pthread_mutex_lock(&inf->mu);
         old = store_del(inf, key);
         if (rv)
             snprintf(inf->rv, sizeof inf->rv, "%s", rv);
         pthread_mutex_unlock(&inf->mu);
-        if (old == NULL) {
-            old = json_deep_copy(object);
-            if (old)
-                set_kind(inf, old);
-        }
+        if (old == NULL && strcmp(type, "DELETED") != 0)
+            return; /* filtered out, and was not cached */
+        if (old == NULL)
+            old = inf_copy(inf, object);
         if (old)
             dispatch(inf, old, NULL);
         json_decref(old);
         return;
     }
-    copy = json_deep_copy(object);
+    copy = inf_copy(inf, object);
     if (copy == NULL)
         return;
-    set_kind(inf, copy);
     pthread_mutex_lock(&inf->mu);
     if (store_put(inf, key, copy, &old) != 0) {
         pthread_mutex_unlock(&inf->mu);
@@ -390,12 +435,12 @@ static int do_list(struct ctrl_informer *inf)
     json_array_foreach (items, i, it) {
         char key[512];
         json_t *old = NULL, *copy;
-        if (ctrl_jstr(it, "metadata.name") == NULL)
+        if (ctrl_jstr(it, "metadata.name") == NULL ||
+            (inf->keep && !inf->keep(it)))
             continue;
-        copy = json_deep_copy(it);
+        copy = inf_copy(inf, it);
         if (copy == NULL)
             continue;
-        set_kind(inf, copy);
         ctrl_obj_key(copy, key, sizeof key);
         ctrl_map_put(rc.seen, key, (void *)1, NULL);
         if (store_put(inf, key, copy, &old) != 0) {

@@ -32,12 +32,12 @@ struct ctrl_exp {
 };
 
 static const struct ctrl_gc_resource gc_builtin[] = {
-    {"v1", "Pod", "pods", true},
-    {"apps/v1", "ReplicaSet", "replicasets", true},
-    {"apps/v1", "Deployment", "deployments", true},
-    {"v1", "ConfigMap", "configmaps", true},
-    {"v1", "Secret", "secrets", true},
-    {"v1", "Service", "services", true},
+    {"v1", "Pod", "pods", true, true},
+    {"apps/v1", "ReplicaSet", "replicasets", true, true},
+    {"apps/v1", "Deployment", "deployments", true, true},
+    {"v1", "ConfigMap", "configmaps", true, false},
+    {"v1", "Secret", "secrets", true, false},
+    {"v1", "Service", "services", true, false},
 };
 
 /* The pods' and replicasets' index: the controller's uid ("" for none). */
@@ -162,8 +162,14 @@ void ctrl_exp_delete(struct ctrl_manager *m, const char *key)
 int ctrl_put(struct ctrl_manager *m, const char *path, const json_t *obj,
              json_t **ret)
 {
+    return ctrl_write(m, "PUT", path, NULL, obj, ret);
+}
+
+int ctrl_write(struct ctrl_manager *m, const char *method, const char *path,
+               const char *ctype, const json_t *body, json_t **ret)
+{
     json_t *r = NULL;
-    int st = m->api.call(m->api.ctx, "PUT", path, NULL, obj, &r);
+    int st = m->api.call(m->api.ctx, method, path, ctype, body, &r);
     if (ret)
         *ret = r;
     else
@@ -280,6 +286,9 @@ int ctrl_manager_start(const struct ctrl_api *api,
         rv = ctrl_informer_create(api, path, RESYNC_NS, &m->gc_inf[m->ngc]);
         if (rv == 0)
             m->gc_res[m->ngc++] = r;
+        if (rv == 0 && !r->full)
+            rv = ctrl_informer_set_metadata_only(m->gc_inf[m->ngc - 1],
+                                                 ctrl_gc_interested);
     }
     if (rv != 0)
         goto err;

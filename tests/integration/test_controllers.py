@@ -495,6 +495,39 @@ class Deletion(Base):
         self.assertEqual(len(self.live_pods()), 2)
 
 
+    def _owned_configmap(self, name):
+        uid = self.dep()["metadata"]["uid"]
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "ownerReferences": [{
+                    "apiVersion": "apps/v1", "kind": "Deployment",
+                    "name": "web", "uid": uid}]},
+                "data": {"k": "kept"}}
+        st, _ = self.c.api("POST", "/api/v1/namespaces/default/configmaps",
+                           body)
+        self.assertEqual(st, 201)
+
+    def cm(self, name):
+        return self.c.get("/api/v1/namespaces/default/configmaps/" + name)
+
+    def test_configmap_dependents(self):
+        # The collector caches ConfigMaps by their ownership metadata only:
+        # its writes must be patches that leave the data alone.
+        self._owned_configmap("dep-cm")
+        self.c.kubectl("delete", "deployment", "web", "--cascade=orphan",
+                       check=True)
+        cm = self.c.wait("orphaned config map", lambda: (
+            lambda o: o if o and not o["metadata"].get("ownerReferences")
+            else None)(self.cm("dep-cm")))
+        self.assertEqual(cm["data"], {"k": "kept"})
+        self.apply(deployment_yaml(replicas=1))
+        self._owned_configmap("dep-cm2")
+        self.c.kubectl("delete", "deployment", "web", "--cascade=background",
+                       check=True)
+        self.c.wait("owned config map collected",
+                    lambda: self.cm("dep-cm2") is None)
+        self.assertIsNotNone(self.cm("dep-cm"))
+
+
 class Restart(unittest.TestCase):
     def test_restart_mid_rollout_finishes_without_duplicates(self):
         c = Cluster().start()
