@@ -1,6 +1,6 @@
 # k1s — the one build entry point.
 #
-#   make            build build/release/k1s (+ kubectl-lite link)
+#   make            build build/release/k1s (+ bin/kubectl-lite link)
 #   make run        install missing deps, build, start a one-node cluster
 #   make test       install missing deps, build, run every test
 #   make asan|tsan  the unit tests under AddressSanitizer / ThreadSanitizer
@@ -91,7 +91,7 @@ K1S := $(B)/k1s
 
 # ---------------------------------------------------------------- build
 .PHONY: all
-all: $(K1S) $(B)/kubectl-lite
+all: $(K1S) $(B)/bin/kubectl-lite
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -108,8 +108,10 @@ $(B)/libk1stest.a: $(TESTLIB_OBJS) $(SIM_LIB_OBJS)
 $(K1S): $(B)/main.o $(B)/libk1s.a
 	$(CC) $(FL_LDFLAGS) -pthread -o $@ $^ $(LDLIBS_ALL)
 
-$(B)/kubectl-lite: $(K1S)
-	ln -sf k1s $@
+# In bin/: $(B)/kubectl-lite/ is the module's object directory.
+$(B)/bin/kubectl-lite: $(K1S)
+	@mkdir -p $(@D)
+	ln -sf ../k1s $@
 
 # Test code may define non-static helpers without prototypes; relax that
 # one warning there.

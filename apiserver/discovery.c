@@ -14,6 +14,15 @@
  *    and per-group-version documents whose PATCH operations carry
  *    x-kubernetes-group-version-kind and a fieldValidation parameter, which
  *    is what kubectl looks for to trust server-side validation (§3.1).
+ *    components.schemas carry the strategic-merge-patch metadata of every
+ *    kind of the group version, generated from the type graph of
+ *    patch_schema.c (the one the patch engine uses) in the API server's
+ *    format: schema names by Go package, x-kubernetes-group-version-kind
+ *    on the kinds, $ref through allOf, x-kubernetes-patch-strategy and
+ *    x-kubernetes-patch-merge-key on the fields; the types a kind reaches
+ *    are repeated in every document that needs them, as the API server
+ *    does. kubectl-lite builds its apply patches from them. The real
+ *    kubectl is kept on its built-in metadata on purpose (see op()).
  *    /openapi/v2 is answered 404 on purpose: kubectl then uses the patch
  *    metadata built into its types.
  * No group version is advertised without resources (§2.4, empty GVs turn
@@ -25,6 +34,7 @@
 #include <strings.h>
 
 #include "apiserver/api_int.h"
+#include "apiserver/patch_int.h"
 #include "lib/err.h"
 
 static const char *const verbs_all[] = {"create", "delete", "deletecollection",
@@ -244,7 +254,7 @@ static json_t *api_group(const char *group)
 
 static uint64_t fnv1a(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull; /* FNV-1a 64 offset basis */
     for (; *s; s++) {
         h ^= (unsigned char)*s;
         h *= 1099511628211ull;
@@ -261,6 +271,23 @@ static json_t *param(const char *name, const char *in, bool required)
     return p;
 }
 
+/*
+ * One operation. A PATCH lists no requestBody on purpose. kubectl 1.32's
+ * client-side apply (and diff) uses the OpenAPI v3 schemas for its patch
+ * metadata only when the PATCH operation of the kind lists
+ * requestBody.content "application/strategic-merge-patch+json"
+ * (gvkSupportsPatchOpenAPIV3 in k8s.io/kubectl pkg/cmd/apply/patcher.go);
+ * it then walks the schema with PatchMetaFromOpenAPIV3, which fails
+ * ("unable to find api field") on any changed map or list the schema does
+ * not describe: resources, args, selector, labels... Our schemas describe
+ * only the fields that carry a strategy and the path to them, so kubectl
+ * would print a warning and fall back on every such change. Without the
+ * requestBody it logs "OpenAPI V3 path does not support strategic merge
+ * patch" (-v=5), gets 404 from /openapi/v2 and uses the metadata compiled
+ * into its Go types, which is exact for every kind k1s serves (all
+ * built-in). kubectl-lite reads the schemas directly and does not look at
+ * requestBody.
+ */
 static json_t *op(const struct api_resource *r, const char *action,
                   const char *id, bool item, bool write)
 {
@@ -290,6 +317,127 @@ static json_t *op(const struct api_resource *r, const char *action,
                      "x-kubernetes-action", action,
                      "x-kubernetes-group-version-kind", "group", r->group,
                      "version", r->version, "kind", r->kind);
+}
+
+/* "io.k8s.api.core.v1.PodSpec": how OpenAPI names a type of the graph. */
+static void schema_name(const struct api_smp_type *t, char *out, size_t len)
+{
+    snprintf(out, len, "%s.%s", t->pkg, t->name);
+}
+
+/* A reference to a struct type, as the API server writes it for a field
+ * of that type (non-pointer Go structs carry "default": {}). */
+static json_t *schema_ref(const struct api_smp_type *t)
+{
+    char name[160], ref[192];
+
+    schema_name(t, name, sizeof name);
+    snprintf(ref, sizeof ref, "#/components/schemas/%s", name);
+    return json_pack("{s:[{s:s}], s:{}}", "allOf", "$ref", ref, "default");
+}
+
+/* The schema of one field: its value (or items) and its patch metadata. */
+static json_t *field_schema(const struct api_smp_field *f)
+{
+    json_t *s;
+    char strategy[64] = "";
+
+    if (f->list)
+        s = json_pack(
+            "{s:s, s:o}", "type", "array", "items",
+            f->type ? schema_ref(f->type)
+                    : json_pack("{s:s, s:s}", "type", "string", "default", ""));
+    else if (f->type)
+        s = schema_ref(f->type);
+    else
+        s = json_object(); /* not in the graph: any value */
+    if (s == NULL)
+        return NULL;
+    /* the tag's order: "merge,retainKeys" */
+    if (f->strategy & API_SMP_MERGE)
+        strcat(strategy, "merge");
+    if (f->strategy & API_SMP_RETAIN)
+        strcat(strategy, strategy[0] ? ",retainKeys" : "retainKeys");
+    if (f->strategy & API_SMP_REPLACE)
+        strcat(strategy, strategy[0] ? ",replace" : "replace");
+    if (f->merge_key)
+        json_object_set_new(s, "x-kubernetes-patch-merge-key",
+                            json_string(f->merge_key));
+    if (strategy[0])
+        json_object_set_new(s, "x-kubernetes-patch-strategy",
+                            json_string(strategy));
+    return s;
+}
+
+/* Adds the schema of t, and of every type it reaches, to `schemas` unless
+ * it is there already; returns the schema (borrowed) or NULL (no memory).
+ * A type is added before its fields are followed, so a type reached twice
+ * is described once. */
+static json_t *add_schema(json_t *schemas, const struct api_smp_type *t)
+{
+    char name[160];
+    json_t *s, *props;
+
+    schema_name(t, name, sizeof name);
+    s = json_object_get(schemas, name);
+    if (s != NULL)
+        return s;
+    s = json_pack("{s:s}", "type", "object");
+    if (s == NULL || json_object_set_new(schemas, name, s) != 0)
+        return NULL;
+    if (t->fields[0].name == NULL)
+        return s;
+    props = json_object();
+    if (props == NULL || json_object_set_new(s, "properties", props) != 0)
+        return NULL;
+    for (const struct api_smp_field *f = t->fields; f->name != NULL; f++) {
+        json_object_set_new(props, f->name, field_schema(f));
+        if (f->type != NULL && add_schema(schemas, f->type) == NULL)
+            return NULL;
+    }
+    return s;
+}
+
+/* The schema of kind r with its x-kubernetes-group-version-kind. A kind
+ * the graph does not describe gets an empty one named after its group. */
+static void add_kind_schema(json_t *schemas, const struct api_resource *r)
+{
+    const struct api_smp_type *t;
+    json_t *s, *props, *gvks;
+    char av[128];
+
+    api_resource_gv(r, av, sizeof av);
+    t = api_smp_kind_type(av, r->kind);
+    if (t != NULL) {
+        s = add_schema(schemas, t);
+    } else {
+        char name[256];
+        size_t glen = strcspn(r->group, ".");
+        snprintf(name, sizeof name, "io.k8s.api.%.*s.%s.%s",
+                 glen ? (int)glen : 4, glen ? r->group : "core", r->version,
+                 r->kind);
+        s = json_pack("{s:s}", "type", "object");
+        if (s != NULL && json_object_set_new(schemas, name, s) != 0)
+            s = NULL;
+    }
+    if (s == NULL)
+        return;
+    props = json_object_get(s, "properties");
+    if (props == NULL) {
+        props = json_object();
+        json_object_set_new(s, "properties", props);
+    }
+    json_object_set_new(props, "apiVersion",
+                        json_pack("{s:s}", "type", "string"));
+    json_object_set_new(props, "kind", json_pack("{s:s}", "type", "string"));
+    gvks = json_object_get(s, "x-kubernetes-group-version-kind");
+    if (gvks == NULL) {
+        gvks = json_array();
+        json_object_set_new(s, "x-kubernetes-group-version-kind", gvks);
+    }
+    json_array_append_new(gvks,
+                          json_pack("{s:s, s:s, s:s}", "group", r->group,
+                                    "kind", r->kind, "version", r->version));
 }
 
 static json_t *openapi_gv_doc(const char *group, const char *version)
@@ -340,15 +488,7 @@ static json_t *openapi_gv_doc(const char *group, const char *version)
             json_object_set_new(st, "put", op(r, "put", id, true, true));
             json_object_set_new(paths, p, st);
         }
-        char sname[256];
-        snprintf(sname, sizeof sname, "io.k8s.api.%s.%s.%s",
-                 group[0] ? group : "core", version, r->kind);
-        json_object_set_new(schemas, sname,
-                            json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}]}", "type",
-                                      "object", "description", r->kind,
-                                      "x-kubernetes-group-version-kind",
-                                      "group", r->group, "version", r->version,
-                                      "kind", r->kind));
+        add_kind_schema(schemas, r);
     }
     return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.0",
                      "info", "title", "Kubernetes", "version", "v1.32.4-k1s",
@@ -406,6 +546,13 @@ int api_discovery_build(struct api_server *srv)
         doc = openapi_gv_doc(gvs[i].group, gvs[i].version);
         s = api_json_dump(doc, NULL);
         json_decref(doc);
+        if (s == NULL) {
+            json_decref(groups);
+            json_decref(index);
+            return K1S_ENOMEM;
+        }
+        /* the hash is of the content: a client's cached document is
+         * refetched whenever the document changes */
         snprintf(url, sizeof url, "/openapi/v3/%s?hash=%016llX", okey,
                  (unsigned long long)fnv1a(s));
         json_object_set_new(srv->doc_openapi_gv, okey, json_string(s));

@@ -21,6 +21,14 @@ bool api_json_too_deep(const json_t *v, int max);
 
 /* ---- strategic merge patch schema -------------------------------------- */
 
+/*
+ * The patch strategies and merge keys of the served kinds as a graph of
+ * constant tables (patch_schema.c). It is the one source of truth for both
+ * the strategic-merge-patch engine (patch_strategic.c) and the
+ * components.schemas of the OpenAPI v3 documents (discovery.c), so a type
+ * carries what OpenAPI names it by: its Go package and type name.
+ */
+
 enum api_smp_strategy {
     API_SMP_NONE = 0,    /* maps merge, lists are replaced */
     API_SMP_MERGE = 1,   /* lists merge by merge key (or as a set) */
@@ -31,17 +39,23 @@ enum api_smp_strategy {
 struct api_smp_type;
 
 /* One field of a struct type: json name, strategy bits, merge key (NULL
- * for none or for a list of primitives) and the struct type of the value
- * (for a list: of its items), NULL when it is not a struct we describe. */
+ * for none or for a list of primitives), the struct type of the value (for
+ * a list: of its items; NULL for primitive items) and whether the value is
+ * a list. Every struct value reached is described by a type, if only by
+ * its name (an empty field table), so OpenAPI can refer to it. */
 struct api_smp_field {
     const char *name;
     unsigned strategy;
     const char *merge_key;
     const struct api_smp_type *type;
+    bool list;
 };
 
+/* A struct type. Its OpenAPI schema name is "<pkg>.<name>"
+ * ("io.k8s.api.core.v1.PodSpec"); one name is one node of the graph. */
 struct api_smp_type {
-    const char *name;                   /* the Go type name, for messages */
+    const char *name;                   /* the Go type name: "PodSpec" */
+    const char *pkg;                    /* "io.k8s.api.core.v1" */
     const struct api_smp_field *fields; /* ends with a NULL name */
 };
 

@@ -10,10 +10,20 @@
  * ReplicaSet, DaemonSet, StatefulSet and Job. Fields absent from a table
  * have no strategy: maps merge, lists are replaced whole.
  *
+ * The graph is also what the OpenAPI v3 documents publish (discovery.c):
+ * every type has its real Go package and name, and every struct a field
+ * leads to is a node (often with no fields: EnvVar, ContainerPort), so the
+ * schemas refer to each other as the API server's do. Types that have the
+ * same Go fields share one field table (Container and EphemeralContainer;
+ * the specs that only hold a pod template).
+ *
  * Source of truth: k8s.io/api core/v1, apps/v1, batch/v1 types.go at
- * v1.32 (tags checked by hand). Notable non-merge lists, replaced whole as
- * in Kubernetes: tolerations, NodeSpec.taints, envFrom, Endpoints subsets,
- * ServiceAccount imagePullSecrets, NamespaceSpec finalizers.
+ * v1.32; the tags were checked against the struct tags compiled into
+ * kubectl v1.32.4. Notable non-merge lists, replaced whole as in
+ * Kubernetes: tolerations, NodeSpec.taints, envFrom, readinessGates,
+ * Endpoints subsets, ServiceAccount imagePullSecrets, NamespaceSpec
+ * finalizers, StatefulSet volumeClaimTemplates, the containers' statuses
+ * (their items have merge lists, which matter only to OpenAPI readers).
  */
 #include <string.h>
 
@@ -21,169 +31,378 @@
 
 #define M API_SMP_MERGE
 #define R API_SMP_RETAIN
+
+#define CORE "io.k8s.api.core.v1"
+#define APPS "io.k8s.api.apps.v1"
+#define BATCH "io.k8s.api.batch.v1"
+#define COORDINATION "io.k8s.api.coordination.v1"
+#define EVENTS "io.k8s.api.events.v1"
+#define META "io.k8s.apimachinery.pkg.apis.meta.v1"
+
+/* A struct-valued field; a list (of structs when t is not NULL, else of
+ * primitives); the end of a table. */
+#define OBJ(n, s, t)                                                           \
+    {                                                                          \
+        n, s, NULL, t, false                                                   \
+    }
+#define LIST(n, s, k, t)                                                       \
+    {                                                                          \
+        n, s, k, t, true                                                       \
+    }
 #define END                                                                    \
     {                                                                          \
-        NULL, 0, NULL, NULL                                                    \
+        NULL, 0, NULL, NULL, false                                             \
     }
 
+/* The table of the types described by name only. */
+static const struct api_smp_field no_fields[] = {END};
+
+/* ---- meta/v1 ------------------------------------------------------------ */
+
+static const struct api_smp_type owner_reference = {"OwnerReference", META,
+                                                    no_fields};
+static const struct api_smp_type meta_condition = {"Condition", META,
+                                                   no_fields};
+
 static const struct api_smp_field object_meta_fields[] = {
-    {"finalizers", M, NULL, NULL},
-    {"ownerReferences", M, "uid", NULL},
+    LIST("finalizers", M, NULL, NULL),
+    LIST("ownerReferences", M, "uid", &owner_reference),
     END,
 };
-static const struct api_smp_type object_meta = {"ObjectMeta",
+static const struct api_smp_type object_meta = {"ObjectMeta", META,
                                                 object_meta_fields};
 
+/* ---- core/v1: Pod and its template -------------------------------------- */
+
+static const struct api_smp_type container_port = {"ContainerPort", CORE,
+                                                   no_fields};
+static const struct api_smp_type env_var = {"EnvVar", CORE, no_fields};
+static const struct api_smp_type volume_mount = {"VolumeMount", CORE,
+                                                 no_fields};
+static const struct api_smp_type volume_device = {"VolumeDevice", CORE,
+                                                  no_fields};
+
+/* Container, and EphemeralContainer (EphemeralContainerCommon inline). */
 static const struct api_smp_field container_fields[] = {
-    {"ports", M, "containerPort", NULL},
-    {"env", M, "name", NULL},
-    {"volumeMounts", M, "mountPath", NULL},
-    {"volumeDevices", M, "devicePath", NULL},
+    LIST("ports", M, "containerPort", &container_port),
+    LIST("env", M, "name", &env_var),
+    LIST("volumeMounts", M, "mountPath", &volume_mount),
+    LIST("volumeDevices", M, "devicePath", &volume_device),
     END,
 };
-static const struct api_smp_type container = {"Container", container_fields};
+static const struct api_smp_type container = {"Container", CORE,
+                                              container_fields};
+static const struct api_smp_type ephemeral_container = {"EphemeralContainer",
+                                                        CORE, container_fields};
+
+static const struct api_smp_type volume = {"Volume", CORE, no_fields};
+static const struct api_smp_type local_object_reference = {
+    "LocalObjectReference", CORE, no_fields};
+static const struct api_smp_type host_alias = {"HostAlias", CORE, no_fields};
+static const struct api_smp_type topology_spread_constraint = {
+    "TopologySpreadConstraint", CORE, no_fields};
+static const struct api_smp_type pod_scheduling_gate = {"PodSchedulingGate",
+                                                        CORE, no_fields};
+static const struct api_smp_type pod_resource_claim = {"PodResourceClaim", CORE,
+                                                       no_fields};
 
 static const struct api_smp_field pod_spec_fields[] = {
-    {"volumes", M | R, "name", NULL},
-    {"initContainers", M, "name", &container},
-    {"containers", M, "name", &container},
-    {"ephemeralContainers", M, "name", &container},
-    {"imagePullSecrets", M, "name", NULL},
-    {"hostAliases", M, "ip", NULL},
-    {"topologySpreadConstraints", M, "topologyKey", NULL},
-    {"schedulingGates", M, "name", NULL},
-    {"resourceClaims", M | R, "name", NULL},
+    LIST("volumes", M | R, "name", &volume),
+    LIST("initContainers", M, "name", &container),
+    LIST("containers", M, "name", &container),
+    LIST("ephemeralContainers", M, "name", &ephemeral_container),
+    LIST("imagePullSecrets", M, "name", &local_object_reference),
+    LIST("hostAliases", M, "ip", &host_alias),
+    LIST("topologySpreadConstraints", M, "topologyKey",
+         &topology_spread_constraint),
+    LIST("schedulingGates", M, "name", &pod_scheduling_gate),
+    LIST("resourceClaims", M | R, "name", &pod_resource_claim),
     END,
 };
-static const struct api_smp_type pod_spec = {"PodSpec", pod_spec_fields};
+static const struct api_smp_type pod_spec = {"PodSpec", CORE, pod_spec_fields};
+
+static const struct api_smp_type volume_mount_status = {"VolumeMountStatus",
+                                                        CORE, no_fields};
+static const struct api_smp_type resource_status = {"ResourceStatus", CORE,
+                                                    no_fields};
+
+static const struct api_smp_field container_status_fields[] = {
+    LIST("volumeMounts", M, "mountPath", &volume_mount_status),
+    LIST("allocatedResourcesStatus", M, "name", &resource_status),
+    END,
+};
+static const struct api_smp_type container_status = {"ContainerStatus", CORE,
+                                                     container_status_fields};
+
+static const struct api_smp_type pod_condition = {"PodCondition", CORE,
+                                                  no_fields};
+static const struct api_smp_type pod_ip = {"PodIP", CORE, no_fields};
+static const struct api_smp_type host_ip = {"HostIP", CORE, no_fields};
+static const struct api_smp_type pod_resource_claim_status = {
+    "PodResourceClaimStatus", CORE, no_fields};
 
 static const struct api_smp_field pod_status_fields[] = {
-    {"conditions", M, "type", NULL},
-    {"podIPs", M, "ip", NULL},
-    {"hostIPs", M, "ip", NULL},
-    {"resourceClaimStatuses", M | R, "name", NULL},
+    LIST("conditions", M, "type", &pod_condition),
+    LIST("podIPs", M, "ip", &pod_ip),
+    LIST("hostIPs", M, "ip", &host_ip),
+    LIST("initContainerStatuses", 0, NULL, &container_status),
+    LIST("containerStatuses", 0, NULL, &container_status),
+    LIST("ephemeralContainerStatuses", 0, NULL, &container_status),
+    LIST("resourceClaimStatuses", M | R, "name", &pod_resource_claim_status),
     END,
 };
-static const struct api_smp_type pod_status = {"PodStatus", pod_status_fields};
+static const struct api_smp_type pod_status = {"PodStatus", CORE,
+                                               pod_status_fields};
 
 static const struct api_smp_field pod_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"spec", 0, NULL, &pod_spec},
-    {"status", 0, NULL, &pod_status},
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &pod_spec),
+    OBJ("status", 0, &pod_status),
     END,
 };
-static const struct api_smp_type pod = {"Pod", pod_fields};
+static const struct api_smp_type pod = {"Pod", CORE, pod_fields};
 
 static const struct api_smp_field pod_template_spec_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"spec", 0, NULL, &pod_spec},
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &pod_spec),
     END,
 };
-static const struct api_smp_type pod_template_spec = {"PodTemplateSpec",
+static const struct api_smp_type pod_template_spec = {"PodTemplateSpec", CORE,
                                                       pod_template_spec_fields};
 
-/* The status of most kinds: conditions merged by type. */
-static const struct api_smp_field conditions_status_fields[] = {
-    {"conditions", M, "type", NULL},
-    END,
-};
-static const struct api_smp_type conditions_status = {"Status",
-                                                      conditions_status_fields};
+/* ---- core/v1: the other kinds ------------------------------------------- */
 
-/* ReplicaSetSpec, DaemonSetSpec, StatefulSetSpec, JobSpec: a template. */
-static const struct api_smp_field templated_spec_fields[] = {
-    {"template", 0, NULL, &pod_template_spec},
-    END,
-};
-static const struct api_smp_type templated_spec = {"Spec",
-                                                   templated_spec_fields};
-
-static const struct api_smp_field templated_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"spec", 0, NULL, &templated_spec},
-    {"status", 0, NULL, &conditions_status},
-    END,
-};
-static const struct api_smp_type templated = {"Workload", templated_fields};
-
-static const struct api_smp_field deployment_spec_fields[] = {
-    {"template", 0, NULL, &pod_template_spec},
-    {"strategy", R, NULL, NULL},
-    END,
-};
-static const struct api_smp_type deployment_spec = {"DeploymentSpec",
-                                                    deployment_spec_fields};
-
-static const struct api_smp_field deployment_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"spec", 0, NULL, &deployment_spec},
-    {"status", 0, NULL, &conditions_status},
-    END,
-};
-static const struct api_smp_type deployment = {"Deployment", deployment_fields};
+static const struct api_smp_type service_port = {"ServicePort", CORE,
+                                                 no_fields};
 
 static const struct api_smp_field service_spec_fields[] = {
-    {"ports", M, "port", NULL},
+    LIST("ports", M, "port", &service_port),
     END,
 };
-static const struct api_smp_type service_spec = {"ServiceSpec",
+static const struct api_smp_type service_spec = {"ServiceSpec", CORE,
                                                  service_spec_fields};
 
-static const struct api_smp_field service_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"spec", 0, NULL, &service_spec},
-    {"status", 0, NULL, &conditions_status},
+static const struct api_smp_field service_status_fields[] = {
+    LIST("conditions", M, "type", &meta_condition),
     END,
 };
-static const struct api_smp_type service = {"Service", service_fields};
+static const struct api_smp_type service_status = {"ServiceStatus", CORE,
+                                                   service_status_fields};
+
+static const struct api_smp_field service_fields[] = {
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &service_spec),
+    OBJ("status", 0, &service_status),
+    END,
+};
+static const struct api_smp_type service = {"Service", CORE, service_fields};
 
 static const struct api_smp_field node_spec_fields[] = {
-    {"podCIDRs", M, NULL, NULL},
+    LIST("podCIDRs", M, NULL, NULL),
     END,
 };
-static const struct api_smp_type node_spec = {"NodeSpec", node_spec_fields};
+static const struct api_smp_type node_spec = {"NodeSpec", CORE,
+                                              node_spec_fields};
+
+static const struct api_smp_type node_condition = {"NodeCondition", CORE,
+                                                   no_fields};
+static const struct api_smp_type node_address = {"NodeAddress", CORE,
+                                                 no_fields};
 
 static const struct api_smp_field node_status_fields[] = {
-    {"conditions", M, "type", NULL},
-    {"addresses", M, "type", NULL},
+    LIST("conditions", M, "type", &node_condition),
+    LIST("addresses", M, "type", &node_address),
     END,
 };
-static const struct api_smp_type node_status = {"NodeStatus",
+static const struct api_smp_type node_status = {"NodeStatus", CORE,
                                                 node_status_fields};
 
 static const struct api_smp_field node_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"spec", 0, NULL, &node_spec},
-    {"status", 0, NULL, &node_status},
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &node_spec),
+    OBJ("status", 0, &node_status),
     END,
 };
-static const struct api_smp_type node = {"Node", node_fields};
+static const struct api_smp_type node = {"Node", CORE, node_fields};
+
+static const struct api_smp_type namespace_condition = {"NamespaceCondition",
+                                                        CORE, no_fields};
+
+static const struct api_smp_field namespace_status_fields[] = {
+    LIST("conditions", M, "type", &namespace_condition),
+    END,
+};
+static const struct api_smp_type namespace_status = {"NamespaceStatus", CORE,
+                                                     namespace_status_fields};
 
 static const struct api_smp_field namespace_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"status", 0, NULL, &conditions_status},
+    OBJ("metadata", 0, &object_meta),
+    OBJ("status", 0, &namespace_status),
     END,
 };
-static const struct api_smp_type namespace_type = {"Namespace",
+static const struct api_smp_type namespace_type = {"Namespace", CORE,
                                                    namespace_fields};
 
+static const struct api_smp_type object_reference = {"ObjectReference", CORE,
+                                                     no_fields};
+
 static const struct api_smp_field service_account_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
-    {"secrets", M, "name", NULL},
+    OBJ("metadata", 0, &object_meta),
+    LIST("secrets", M, "name", &object_reference),
     END,
 };
-static const struct api_smp_type service_account = {"ServiceAccount",
+static const struct api_smp_type service_account = {"ServiceAccount", CORE,
                                                     service_account_fields};
 
 /* ConfigMap, Secret, Endpoints, Event, Lease: only metadata has strategy. */
-static const struct api_smp_field plain_fields[] = {
-    {"metadata", 0, NULL, &object_meta},
+static const struct api_smp_field metadata_only_fields[] = {
+    OBJ("metadata", 0, &object_meta),
     END,
 };
-static const struct api_smp_type plain = {"Object", plain_fields};
+static const struct api_smp_type config_map = {"ConfigMap", CORE,
+                                               metadata_only_fields};
+static const struct api_smp_type secret = {"Secret", CORE,
+                                           metadata_only_fields};
+static const struct api_smp_type endpoints = {"Endpoints", CORE,
+                                              metadata_only_fields};
+static const struct api_smp_type core_event = {"Event", CORE,
+                                               metadata_only_fields};
+static const struct api_smp_type events_event = {"Event", EVENTS,
+                                                 metadata_only_fields};
+static const struct api_smp_type lease = {"Lease", COORDINATION,
+                                          metadata_only_fields};
+
+/* ---- apps/v1, batch/v1 -------------------------------------------------- */
+
+/* ReplicaSetSpec, DaemonSetSpec, StatefulSetSpec, JobSpec: a template. */
+static const struct api_smp_field template_spec_fields[] = {
+    OBJ("template", 0, &pod_template_spec),
+    END,
+};
+
+static const struct api_smp_type deployment_strategy = {"DeploymentStrategy",
+                                                        APPS, no_fields};
+
+static const struct api_smp_field deployment_spec_fields[] = {
+    OBJ("template", 0, &pod_template_spec),
+    OBJ("strategy", R, &deployment_strategy),
+    END,
+};
+static const struct api_smp_type deployment_spec = {"DeploymentSpec", APPS,
+                                                    deployment_spec_fields};
+
+static const struct api_smp_type deployment_condition = {"DeploymentCondition",
+                                                         APPS, no_fields};
+
+static const struct api_smp_field deployment_status_fields[] = {
+    LIST("conditions", M, "type", &deployment_condition),
+    END,
+};
+static const struct api_smp_type deployment_status = {"DeploymentStatus", APPS,
+                                                      deployment_status_fields};
+
+static const struct api_smp_field deployment_fields[] = {
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &deployment_spec),
+    OBJ("status", 0, &deployment_status),
+    END,
+};
+static const struct api_smp_type deployment = {"Deployment", APPS,
+                                               deployment_fields};
+
+static const struct api_smp_type replica_set_spec = {"ReplicaSetSpec", APPS,
+                                                     template_spec_fields};
+static const struct api_smp_type replica_set_condition = {"ReplicaSetCondition",
+                                                          APPS, no_fields};
+
+static const struct api_smp_field replica_set_status_fields[] = {
+    LIST("conditions", M, "type", &replica_set_condition),
+    END,
+};
+static const struct api_smp_type replica_set_status = {
+    "ReplicaSetStatus", APPS, replica_set_status_fields};
+
+static const struct api_smp_field replica_set_fields[] = {
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &replica_set_spec),
+    OBJ("status", 0, &replica_set_status),
+    END,
+};
+static const struct api_smp_type replica_set = {"ReplicaSet", APPS,
+                                                replica_set_fields};
+
+static const struct api_smp_type daemon_set_spec = {"DaemonSetSpec", APPS,
+                                                    template_spec_fields};
+static const struct api_smp_type daemon_set_condition = {"DaemonSetCondition",
+                                                         APPS, no_fields};
+
+static const struct api_smp_field daemon_set_status_fields[] = {
+    LIST("conditions", M, "type", &daemon_set_condition),
+    END,
+};
+static const struct api_smp_type daemon_set_status = {"DaemonSetStatus", APPS,
+                                                      daemon_set_status_fields};
+
+static const struct api_smp_field daemon_set_fields[] = {
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &daemon_set_spec),
+    OBJ("status", 0, &daemon_set_status),
+    END,
+};
+static const struct api_smp_type daemon_set = {"DaemonSet", APPS,
+                                               daemon_set_fields};
+
+static const struct api_smp_type stateful_set_spec = {"StatefulSetSpec", APPS,
+                                                      template_spec_fields};
+static const struct api_smp_type stateful_set_condition = {
+    "StatefulSetCondition", APPS, no_fields};
+
+static const struct api_smp_field stateful_set_status_fields[] = {
+    LIST("conditions", M, "type", &stateful_set_condition),
+    END,
+};
+static const struct api_smp_type stateful_set_status = {
+    "StatefulSetStatus", APPS, stateful_set_status_fields};
+
+static const struct api_smp_field stateful_set_fields[] = {
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &stateful_set_spec),
+    OBJ("status", 0, &stateful_set_status),
+    END,
+};
+static const struct api_smp_type stateful_set = {"StatefulSet", APPS,
+                                                 stateful_set_fields};
+
+static const struct api_smp_type job_spec = {"JobSpec", BATCH,
+                                             template_spec_fields};
+static const struct api_smp_type job_condition = {"JobCondition", BATCH,
+                                                  no_fields};
+
+static const struct api_smp_field job_status_fields[] = {
+    LIST("conditions", M, "type", &job_condition),
+    END,
+};
+static const struct api_smp_type job_status = {"JobStatus", BATCH,
+                                               job_status_fields};
+
+static const struct api_smp_field job_fields[] = {
+    OBJ("metadata", 0, &object_meta),
+    OBJ("spec", 0, &job_spec),
+    OBJ("status", 0, &job_status),
+    END,
+};
+static const struct api_smp_type job = {"Job", BATCH, job_fields};
 
 #undef M
 #undef R
+#undef CORE
+#undef APPS
+#undef BATCH
+#undef COORDINATION
+#undef EVENTS
+#undef META
+#undef OBJ
+#undef LIST
 #undef END
 
 static const struct {
@@ -193,20 +412,20 @@ static const struct {
 } kinds[] = {
     {"", "Pod", &pod},
     {"", "Service", &service},
-    {"", "Endpoints", &plain},
-    {"", "ConfigMap", &plain},
-    {"", "Secret", &plain},
+    {"", "Endpoints", &endpoints},
+    {"", "ConfigMap", &config_map},
+    {"", "Secret", &secret},
     {"", "Namespace", &namespace_type},
     {"", "Node", &node},
-    {"", "Event", &plain},
-    {"events.k8s.io", "Event", &plain},
+    {"", "Event", &core_event},
+    {"events.k8s.io", "Event", &events_event},
     {"", "ServiceAccount", &service_account},
     {"apps", "Deployment", &deployment},
-    {"apps", "ReplicaSet", &templated},
-    {"apps", "DaemonSet", &templated},
-    {"apps", "StatefulSet", &templated},
-    {"batch", "Job", &templated},
-    {"coordination.k8s.io", "Lease", &plain},
+    {"apps", "ReplicaSet", &replica_set},
+    {"apps", "DaemonSet", &daemon_set},
+    {"apps", "StatefulSet", &stateful_set},
+    {"batch", "Job", &job},
+    {"coordination.k8s.io", "Lease", &lease},
 };
 
 const struct api_smp_type *api_smp_kind_type(const char *api_version,

@@ -94,15 +94,25 @@ class Server:
     def kubectl(self, *args, input=None, timeout=60, check=False):
         """Runs the real kubectl against this server; returns
         CompletedProcess (text)."""
+        return self._client(["kubectl"], args, input, timeout, check)
+
+    def kubectl_lite(self, *args, input=None, timeout=60, check=False):
+        """Runs k1s's own kubectl-lite (the symlink bin/kubectl-lite next
+        to K1S_BIN, made by `make`) the same way."""
+        lite = os.path.join(os.path.dirname(os.path.abspath(K1S_BIN)),
+                            "bin", "kubectl-lite")
+        return self._client([lite], args, input, timeout, check)
+
+    def _client(self, prog, args, input, timeout, check):
         env = dict(os.environ, KUBECONFIG=self.kubeconfig,
                    KUBECACHEDIR=os.path.join(self.data_dir, "kcache"))
-        p = subprocess.run(["kubectl"] + list(args), input=input,
+        p = subprocess.run(prog + list(args), input=input,
                            capture_output=True, text=True, env=env,
                            timeout=timeout)
         if check and p.returncode != 0:
-            raise AssertionError("kubectl %s failed (%d): %s%s" %
-                                 (" ".join(args), p.returncode, p.stdout,
-                                  p.stderr))
+            raise AssertionError("%s %s failed (%d): %s%s" %
+                                 (os.path.basename(prog[0]), " ".join(args),
+                                  p.returncode, p.stdout, p.stderr))
         return p
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):

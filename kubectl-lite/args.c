@@ -1,0 +1,461 @@
+/*
+ * DESIGN: the command-line and manifest-reading pieces every verb shares.
+ *
+ * Options follow pflag's rules as kubectl users type them: --name=value,
+ * --name value, -x value, -xvalue, -x=value, bools bare or =true/false,
+ * "--" ends the options. Manifests: -f FILE | DIR | -, each file split into
+ * its YAML documents and `List` objects flattened, in file order (a
+ * directory's files in name order), as kubectl's resource builder does.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kubectl-lite/kctl_int.h"
+#include "lib/err.h"
+
+/* ---------------------------------------------------------------- opts */
+
+static const struct kctl_opt *find_long(const struct kctl_opt *opts,
+                                        const char *name, size_t len)
+{
+    for (; opts->name != NULL; opts++)
+        if (strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
+            return opts;
+    return NULL;
+}
+
+static const struct kctl_opt *find_short(const struct kctl_opt *opts, char c)
+{
+    for (; opts->name != NULL; opts++)
+        if (opts->short_name == c)
+            return opts;
+    return NULL;
+}
+
+static int set_opt(const struct kctl_opt *o, const char *val, bool has_val,
+                   int *i, int argc, char **argv, const char *shown)
+{
+    if (o->type == KCTL_OPT_BOOL) {
+        bool v = true;
+        if (has_val) {
+            if (strcmp(val, "true") == 0)
+                v = true;
+            else if (strcmp(val, "false") == 0)
+                v = false;
+            else {
+                fprintf(stderr,
+                        "error: invalid argument \"%s\" for \"%s\" flag: "
+                        "strconv.ParseBool: parsing \"%s\": invalid "
+                        "syntax\n",
+                        val, shown, val);
+                return 1;
+            }
+        }
+        *(bool *)o->ptr = v;
+        return 0;
+    }
+    if (!has_val) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "error: flag needs an argument: %s\n", shown);
+            return 1;
+        }
+        val = argv[++*i];
+    }
+    switch (o->type) {
+    case KCTL_OPT_STR:
+        *(const char **)o->ptr = val;
+        break;
+    case KCTL_OPT_STRS: {
+        struct kctl_strv *sv = o->ptr;
+        const char **nv = realloc(sv->v, sizeof *nv * (size_t)(sv->n + 2));
+        if (nv == NULL)
+            return 1;
+        nv[sv->n++] = val;
+        nv[sv->n] = NULL;
+        sv->v = nv;
+        break;
+    }
+    case KCTL_OPT_INT: {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (*val == '\0' || *end != '\0') {
+            fprintf(stderr,
+                    "error: invalid argument \"%s\" for \"%s\" flag: "
+                    "strconv.ParseInt: parsing \"%s\": invalid syntax\n",
+                    val, shown, val);
+            return 1;
+        }
+        *(long *)o->ptr = v;
+        break;
+    }
+    case KCTL_OPT_BOOL:
+        break;
+    }
+    return 0;
+}
+
+static int push(struct kctl_strv *pos, const char *a)
+{
+    const char **nv = realloc(pos->v, sizeof *nv * (size_t)(pos->n + 2));
+    if (nv == NULL)
+        return 1;
+    nv[pos->n++] = a;
+    nv[pos->n] = NULL;
+    pos->v = nv;
+    return 0;
+}
+
+int kctl_opts_parse(int argc, char **argv, const struct kctl_opt *opts,
+                    struct kctl_strv *pos)
+{
+    pos->v = NULL;
+    pos->n = 0;
+    if (push(pos, argv[0]) != 0) /* keeps v non-NULL; dropped below */
+        return 1;
+    pos->n = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const struct kctl_opt *o;
+        char shown[128];
+
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc)
+                if (push(pos, argv[i]) != 0)
+                    return 1;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0') {
+            if (push(pos, a) != 0)
+                return 1;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            o = find_long(opts, a + 2, len);
+            snprintf(shown, sizeof shown, "--%.*s", (int)len, a + 2);
+            if (o == NULL) {
+                fprintf(stderr,
+                        "error: unknown flag: %s\nSee 'kubectl-lite %s "
+                        "--help' for usage.\n",
+                        shown, argv[0]);
+                return 1;
+            }
+            if (set_opt(o, eq ? eq + 1 : NULL, eq != NULL, &i, argc, argv,
+                        shown) != 0)
+                return 1;
+            continue;
+        }
+        o = find_short(opts, a[1]);
+        if (o == NULL) {
+            fprintf(stderr,
+                    "error: unknown shorthand flag: '%c' in %s\nSee "
+                    "'kubectl-lite %s --help' for usage.\n",
+                    a[1], a, argv[0]);
+            return 1;
+        }
+        snprintf(shown, sizeof shown, "-%c", a[1]);
+        if (a[2] == '\0') {
+            if (set_opt(o, NULL, false, &i, argc, argv, shown) != 0)
+                return 1;
+        } else {
+            const char *v = a + 2 + (a[2] == '=');
+            if (o->type == KCTL_OPT_BOOL && a[2] != '=') {
+                fprintf(stderr, "error: unknown flag combination: %s\n", a);
+                return 1;
+            }
+            if (set_opt(o, v, true, &i, argc, argv, shown) != 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ manifests */
+
+static char *slurp(FILE *f, size_t *ret_len)
+{
+    struct buf b;
+    char chunk[65536];
+    size_t n;
+
+    buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > KCTL_YAML_MAX_BYTES || buf_append(&b, chunk, n)) {
+            buf_close(&b);
+            errno = EFBIG;
+            return NULL;
+        }
+    }
+    return buf_steal(&b, ret_len);
+}
+
+static int add_objects(const json_t *doc, const char *source, json_t *objs,
+                       json_t *sources)
+{
+    const char *kind = json_string_value(json_object_get(doc, "kind"));
+    size_t kl = kind ? strlen(kind) : 0;
+
+    if (!json_is_object(doc)) {
+        fprintf(stderr,
+                "error: error validating \"%s\": a manifest must be a "
+                "mapping (an object), not %s\n",
+                source, json_is_array(doc) ? "a list" : "a scalar");
+        return -1;
+    }
+    if (kl >= 4 && strcmp(kind + kl - 4, "List") == 0 &&
+        json_is_array(json_object_get(doc, "items"))) {
+        size_t i;
+        json_t *it;
+        json_array_foreach (json_object_get(doc, "items"), i, it) {
+            if (add_objects(it, source, objs, sources) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (kind == NULL ||
+        json_string_value(json_object_get(doc, "apiVersion")) == NULL) {
+        fprintf(stderr,
+                "error: error validating \"%s\": error validating data: "
+                "[%s%s%s]; if you choose to ignore these errors, turn "
+                "validation off with --validate=false\n",
+                source,
+                json_object_get(doc, "apiVersion") ? "" : "apiVersion not set",
+                !json_object_get(doc, "apiVersion") && !kind ? ", " : "",
+                kind ? "" : "kind not set");
+        return -1;
+    }
+    json_array_append(objs, (json_t *)doc);
+    json_array_append_new(sources, json_string(source));
+    return 0;
+}
+
+static int read_one(const char *path, FILE *f, json_t *objs, json_t *sources)
+{
+    size_t len;
+    char *text = slurp(f, &len);
+    json_t *docs;
+    char err[1024];
+    size_t i;
+    json_t *d;
+    int rv = 0;
+
+    if (text == NULL) {
+        fprintf(stderr, "error: reading %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (kctl_yaml_parse(text, len, path, &docs, err, sizeof err) != 0) {
+        free(text);
+        fprintf(stderr, "error: %s\n", err);
+        return -1;
+    }
+    free(text);
+    json_array_foreach (docs, i, d) {
+        if (json_is_null(d))
+            continue;
+        if ((rv = add_objects(d, path, objs, sources)) != 0)
+            break;
+    }
+    json_decref(docs);
+    return rv;
+}
+
+static bool manifest_ext(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot != NULL &&
+           (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0 ||
+            strcmp(dot, ".json") == 0);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_path(const char *path, bool recursive, bool top, json_t *objs,
+                     json_t *sources)
+{
+    struct stat st;
+    FILE *f;
+    int rv;
+
+    if (strcmp(path, "-") == 0)
+        return read_one("STDIN", stdin, objs, sources);
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "error: the path \"%s\" does not exist\n", path);
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d;
+        struct dirent *de;
+        char **names = NULL;
+        size_t n = 0;
+        if (!top && !recursive)
+            return 0;
+        d = opendir(path);
+        if (d == NULL) {
+            fprintf(stderr, "error: %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        while ((de = readdir(d)) != NULL) {
+            char **nn;
+            if (de->d_name[0] == '.')
+                continue;
+            nn = realloc(names, sizeof *names * (n + 1));
+            if (nn == NULL)
+                break;
+            names = nn;
+            names[n++] = strdup(de->d_name);
+        }
+        closedir(d);
+        qsort(names, n, sizeof *names, cmp_names);
+        rv = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct buf p;
+            struct stat cst;
+            buf_init(&p);
+            buf_printf(&p, "%s/%s", path, names[i]);
+            if (rv == 0 && stat(p.data, &cst) == 0) {
+                if (S_ISDIR(cst.st_mode))
+                    rv = read_path(p.data, recursive, false, objs, sources);
+                else if (manifest_ext(names[i]))
+                    rv = read_path(p.data, recursive, false, objs, sources);
+            }
+            buf_close(&p);
+            free(names[i]);
+        }
+        free(names);
+        return rv;
+    }
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "error: open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    rv = read_one(path, f, objs, sources);
+    fclose(f);
+    return rv;
+}
+
+int kctl_read_manifests(const char *verb, const char *const *files, int nfiles,
+                        bool recursive, json_t **ret_objs, json_t **ret_sources)
+{
+    json_t *objs = json_array(), *sources = json_array();
+
+    for (int i = 0; i < nfiles; i++) {
+        if (read_path(files[i], recursive, true, objs, sources) != 0) {
+            json_decref(objs);
+            json_decref(sources);
+            return -1;
+        }
+    }
+    if (json_array_size(objs) == 0) {
+        fprintf(stderr, "error: no objects passed to %s\n", verb);
+        json_decref(objs);
+        json_decref(sources);
+        return -1;
+    }
+    *ret_objs = objs;
+    *ret_sources = sources;
+    return 0;
+}
+
+/* -------------------------------------------------------------- targets */
+
+static int add_target(struct kctl_target **v, int *n,
+                      const struct kctl_resource *r, const char *name)
+{
+    struct kctl_target *nv = realloc(*v, sizeof *nv * (size_t)(*n + 1));
+    if (nv == NULL)
+        return -1;
+    nv[*n].r = *r;
+    nv[*n].name = name;
+    *v = nv;
+    ++*n;
+    return 0;
+}
+
+int kctl_targets(struct kctl_client *cl, const char *const *args, int n,
+                 struct kctl_target **ret, int *ret_n)
+{
+    struct kctl_target *v = NULL;
+    int nv = 0;
+    struct kctl_resource r;
+
+    *ret = NULL;
+    *ret_n = 0;
+    if (n == 0)
+        return 0;
+    if (strchr(args[0], '/') != NULL) {
+        for (int i = 0; i < n; i++) {
+            const char *slash = strchr(args[i], '/');
+            char type[256];
+            if (slash == NULL) {
+                fprintf(stderr,
+                        "error: there is no need to specify a resource type "
+                        "as a separate argument when passing arguments in "
+                        "resource/name form (e.g. 'kubectl-lite get "
+                        "resource/<resource_name>' instead of 'kubectl-lite "
+                        "get resource resource/<resource_name>'\n");
+                free(v);
+                return -1;
+            }
+            snprintf(type, sizeof type, "%.*s", (int)(slash - args[i]),
+                     args[i]);
+            if (kctl_resource_find(cl, type, &r) != 0 ||
+                add_target(&v, &nv, &r, slash + 1) != 0) {
+                free(v);
+                return -1;
+            }
+        }
+    } else {
+        char *types = strdup(args[0]), *save = NULL;
+        for (char *t = strtok_r(types, ",", &save); t != NULL;
+             t = strtok_r(NULL, ",", &save)) {
+            if (kctl_resource_find(cl, t, &r) != 0) {
+                free(types);
+                free(v);
+                return -1;
+            }
+            if (n == 1) {
+                if (add_target(&v, &nv, &r, NULL) != 0)
+                    break;
+                continue;
+            }
+            for (int i = 1; i < n; i++) {
+                if (strchr(args[i], '/') != NULL) {
+                    fprintf(stderr,
+                            "error: there is no need to specify a resource "
+                            "type as a separate argument when passing "
+                            "arguments in resource/name form\n");
+                    free(types);
+                    free(v);
+                    return -1;
+                }
+                if (add_target(&v, &nv, &r, args[i]) != 0)
+                    break;
+            }
+        }
+        free(types);
+    }
+    *ret = v;
+    *ret_n = nv;
+    return 0;
+}
+
+void kctl_print_action(const struct kctl_resource *r, const char *name,
+                       const char *action, const char *dry_run)
+{
+    char q[160];
+    kctl_resource_qualified(r, true, q, sizeof q);
+    printf("%s/%s %s%s\n", q, name, action,
+           dry_run == NULL                  ? ""
+           : strcmp(dry_run, "server") == 0 ? " (server dry run)"
+           : strcmp(dry_run, "client") == 0 ? " (dry run)"
+                                            : "");
+}
