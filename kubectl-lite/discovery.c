@@ -65,18 +65,12 @@ static void add_resource(json_t *out, const char *group, const char *version,
                   "has_status", has_status, "has_scale", has_scale);
     if (e == NULL)
         return;
-    json_object_set_new(e, "shortNames",
-                        json_deep_copy(json_object_get(r, "shortNames")
-                                           ? json_object_get(r, "shortNames")
-                                           : json_array()));
-    json_object_set_new(e, "verbs",
-                        json_object_get(r, "verbs")
-                            ? json_deep_copy(json_object_get(r, "verbs"))
-                            : json_array());
-    json_object_set_new(e, "categories",
-                        json_object_get(r, "categories")
-                            ? json_deep_copy(json_object_get(r, "categories"))
-                            : json_array());
+    static const char *const lists[] = {"shortNames", "verbs", "categories"};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        json_t *l = json_object_get(r, lists[i]);
+        json_object_set_new(
+            e, lists[i], json_is_array(l) ? json_deep_copy(l) : json_array());
+    }
     json_array_append_new(out, e);
 }
 

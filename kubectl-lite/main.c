@@ -14,9 +14,6 @@
 #include "lib/version.h"
 
 /* DEVELOPMENT ONLY: verbs still being written link as NULL. */
-#pragma weak kctl_cmd_get
-#pragma weak kctl_cmd_describe
-#pragma weak kctl_cmd_api_resources
 #pragma weak kctl_cmd_logs
 #pragma weak kctl_cmd_rollout
 #pragma weak kctl_cmd_wait

@@ -20,8 +20,12 @@ K1S_BIN = os.environ.get(
 
 
 class Server:
-    def __init__(self, *extra_args, data_dir=None, ready_timeout=20.0):
+    def __init__(self, *extra_args, data_dir=None, ready_timeout=20.0,
+                 agent=False):
+        """agent=True keeps the embedded node agent (this machine as a
+        node, pods run as processes), as `make run` does."""
         self.extra_args = list(extra_args)
+        self.agent = agent
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="k1s-it-")
         self.ready_timeout = ready_timeout
@@ -43,8 +47,8 @@ class Server:
             os.unlink(kc)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [K1S_BIN, "server", "--data-dir", self.data_dir, "--port", "0",
-             "--disable-agent"] + self.extra_args,
+            [K1S_BIN, "server", "--data-dir", self.data_dir, "--port", "0"] +
+            ([] if self.agent else ["--disable-agent"]) + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self.ready_timeout
