@@ -837,7 +837,10 @@ static void analyze(const char *s, size_t len, bool simple_key,
             if (c == '#' && preceded_by_ws)
                 block_ind = true;
         }
-        if (!printable(c) || c == 0xFEFF)
+        /* NEL, LS and PS are line breaks to a YAML reader: only escapes
+         * (double quotes) carry them through unchanged. */
+        if (!printable(c) || c == 0xFEFF || c == 0x85 || c == 0x2028 ||
+            c == 0x2029)
             special = true;
         if (c == '\n')
             line_breaks = true;
@@ -1239,7 +1242,10 @@ int kctl_yaml_emit(const json_t *v, struct buf *out)
 {
     struct writer w = {.out = out};
 
-    write_node(&w, v, 0);
+    /* A scalar's continuation lines (block scalars, folding) go one level
+     * in, also at the top (libyaml: the root's indent is -1, a scalar's
+     * best_indent). */
+    write_node(&w, v, json_is_object(v) || json_is_array(v) ? 0 : 2);
     if (w.column > 0)
         newline(&w);
     return w.rv;

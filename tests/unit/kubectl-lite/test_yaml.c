@@ -206,10 +206,14 @@ static void test_round_trip(void **state)
         "{\"a\":[\"yes\",\"0755\",\"~\",\"\",\" x \",\"a\\n b \\n\","
         "\"\\u00e9\\u0001\",\"#c\",\"x #y\",\"@\",\"<<\"],\"n\":-0.25}",
         "[[[]],{},{\"k\":{\"l\":[{\"m\":\"v\\n\"}]}}]",
+        /* found by the fuzzer: a multi-line scalar as the whole document,
+         * and NEL (a line break to YAML) inside a multi-line string */
+        "\"-----@ - a\\n- - c\"",
+        "{\"a\":[\":\\n\\u0085\"]}",
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *v = json_loads(cases[i], 0, NULL), *docs;
+        json_t *v = json_loads(cases[i], JSON_DECODE_ANY, NULL), *docs;
         struct buf out;
         assert_non_null(v);
         buf_init(&out);
