@@ -640,6 +640,15 @@ static bool progressed(const json_t *old, const json_t *st)
 }
 
 /* Computes and writes the status; re-queues for the progress deadline. */
+/* A status counter, omitted when zero (omitempty). */
+static void set_count(json_t *st, const char *key, int64_t v)
+{
+    if (v > 0)
+        json_object_set_new(st, key, json_integer(v));
+    else
+        json_object_del(st, key);
+}
+
 static int sync_status(struct dep_ctx *c, const char *key, bool rollout)
 {
     json_t *old = json_deep_copy(json_object_get(c->d, "status"));
@@ -662,17 +671,14 @@ static int sync_status(struct dep_ctx *c, const char *key, bool rollout)
     json_object_set_new(
         st, "observedGeneration",
         json_integer(ctrl_jint(c->d, "metadata.generation", 0)));
-    json_object_set_new(st, "replicas",
-                        json_integer(sum(c->rss, "status.replicas")));
-    json_object_set_new(
-        st, "updatedReplicas",
-        json_integer(c->new_rs ? ctrl_jint(c->new_rs, "status.replicas", 0)
-                               : 0));
-    json_object_set_new(st, "readyReplicas",
-                        json_integer(sum(c->rss, "status.readyReplicas")));
-    json_object_set_new(st, "availableReplicas", json_integer(avail));
-    json_object_set_new(st, "unavailableReplicas",
-                        json_integer(total - avail > 0 ? total - avail : 0));
+    /* DeploymentStatus's counters are omitempty in Kubernetes: a zero is
+     * absent, as kubectl get -o yaml shows on a real cluster. */
+    set_count(st, "replicas", sum(c->rss, "status.replicas"));
+    set_count(st, "updatedReplicas",
+              c->new_rs ? ctrl_jint(c->new_rs, "status.replicas", 0) : 0);
+    set_count(st, "readyReplicas", sum(c->rss, "status.readyReplicas"));
+    set_count(st, "availableReplicas", avail);
+    set_count(st, "unavailableReplicas", total - avail);
     if (avail >= c->desired - c->unavail)
         ctrl_set_condition(c->d, "Available", "True",
                            "MinimumReplicasAvailable",
