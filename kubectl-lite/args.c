@@ -7,6 +7,7 @@
  * its YAML documents and `List` objects flattened, in file order (a
  * directory's files in name order), as kubectl's resource builder does.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kubectl-lite/jsonpath.h"
 #include "kubectl-lite/kctl_int.h"
 #include "lib/err.h"
 
@@ -458,4 +460,257 @@ void kctl_print_action(const struct kctl_resource *r, const char *name,
            : strcmp(dry_run, "server") == 0 ? " (server dry run)"
            : strcmp(dry_run, "client") == 0 ? " (dry run)"
                                             : "");
+}
+
+/* Go's time.ParseDuration: "300ms", "1.5h", "2h45m", "-1s"; a unit is
+ * required except for "0". Returns 0 and *ret_ns, or -1 with the reason
+ * in why ("time: invalid duration \"x\""). */
+int kctl_go_duration(const char *s, int64_t *ret_ns, char *why, size_t len)
+{
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1},          {"us", 1e3},  {"\xc2\xb5s", 1e3},
+                 {"\xce\xbcs", 1e3}, {"ms", 1e6},  {"s", 1e9},
+                 {"m", 60e9},        {"h", 3600e9}};
+    const char *p = s;
+    double total = 0;
+    int sign = 1;
+
+    if (*p == '-' || *p == '+')
+        sign = *p++ == '-' ? -1 : 1;
+    if (strcmp(p, "0") == 0) {
+        *ret_ns = 0;
+        return 0;
+    }
+    if (*p == '\0')
+        goto invalid;
+    while (*p != '\0') {
+        char *end;
+        double v;
+        size_t ul = 0, best = 0;
+        int found = -1;
+        if (!isdigit((unsigned char)*p) && *p != '.')
+            goto invalid;
+        v = strtod(p, &end);
+        if (end == p)
+            goto invalid;
+        p = end;
+        while (p[ul] != '\0' && p[ul] != '.' && !isdigit((unsigned char)p[ul]))
+            ul++;
+        if (ul == 0) {
+            snprintf(why, len, "time: missing unit in duration \"%s\"", s);
+            return -1;
+        }
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t l = strlen(units[i].unit);
+            if (l == ul && strncmp(p, units[i].unit, l) == 0 && l > best) {
+                best = l;
+                found = (int)i;
+            }
+        }
+        if (found < 0) {
+            snprintf(why, len, "time: unknown unit \"%.*s\" in duration \"%s\"",
+                     (int)ul, p, s);
+            return -1;
+        }
+        total += v * units[found].ns;
+        p += ul;
+    }
+    *ret_ns = (int64_t)(sign * total);
+    return 0;
+invalid:
+    snprintf(why, len, "time: invalid duration \"%s\"", s);
+    return -1;
+}
+
+int64_t kctl_parse_duration(const char *s)
+{
+    char why[160];
+    int64_t ns;
+    char *end;
+    double v = strtod(s, &end);
+
+    /* A bare number is seconds (kubectl's older integer flags). */
+    if (end != s && *end == '\0')
+        return v < 0 ? -1 : (int64_t)(v * 1e9);
+    return kctl_go_duration(s, &ns, why, sizeof why) == 0 && ns >= 0 ? ns : -1;
+}
+
+/* HumanDuration (k8s.io/apimachinery/pkg/util/duration), for tables the
+ * server did not format. */
+void kctl_human_duration(int64_t ns, char *out, size_t len)
+{
+    int64_t s = ns / 1000000000ll, m, h;
+
+    if (s < -1) {
+        snprintf(out, len, "<invalid>");
+        return;
+    }
+    if (s < 0)
+        s = 0;
+    m = s / 60;
+    h = s / 3600;
+    if (s < 120)
+        snprintf(out, len, "%llds", (long long)s);
+    else if (m < 10 && s % 60 != 0)
+        snprintf(out, len, "%lldm%llds", (long long)m, (long long)(s % 60));
+    else if (m < 180)
+        snprintf(out, len, "%lldm", (long long)m);
+    else if (h < 8 && m % 60 != 0)
+        snprintf(out, len, "%lldh%lldm", (long long)h, (long long)(m % 60));
+    else if (h < 48)
+        snprintf(out, len, "%lldh", (long long)h);
+    else if (h < 24 * 8 && h % 24 != 0)
+        snprintf(out, len, "%lldd%lldh", (long long)(h / 24),
+                 (long long)(h % 24));
+    else if (h < 24 * 365 * 2)
+        snprintf(out, len, "%lldd", (long long)(h / 24));
+    else if (h < 24 * 365 * 8 && (h / 24) % 365 != 0)
+        snprintf(out, len, "%lldy%lldd", (long long)(h / 24 / 365),
+                 (long long)((h / 24) % 365));
+    else
+        snprintf(out, len, "%lldy", (long long)(h / 24 / 365));
+}
+
+const char *kctl_str_at(const json_t *o, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(o, a);
+    if (b != NULL)
+        v = json_object_get(v, b);
+    return json_string_value(v);
+}
+
+struct sel_req {
+    const char *key;
+    char *text;
+};
+
+static int cmp_req(const void *a, const void *b)
+{
+    const struct sel_req *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    /* stable: equal keys keep their order (matchLabels first) */
+    return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void kctl_selector_string(const json_t *sel, struct buf *out)
+{
+    const json_t *ml = json_object_get(sel, "matchLabels");
+    const json_t *me = json_object_get(sel, "matchExpressions");
+    size_t n = json_object_size(ml) + json_array_size(me), k = 0, i;
+    struct sel_req *r = calloc(n ? n : 1, sizeof *r);
+    const char *key;
+    json_t *v, *e;
+
+    if (r == NULL)
+        return;
+    json_object_foreach ((json_t *)ml, key, v) {
+        r[k].key = key;
+        if (asprintf(&r[k].text, "%s=%s", key,
+                     json_string_value(v) ? json_string_value(v) : "") >= 0)
+            k++;
+    }
+    json_array_foreach (me, i, e) {
+        const char *ek = kctl_str_at(e, "key", NULL);
+        const char *op = kctl_str_at(e, "operator", NULL);
+        const json_t *vals = json_object_get(e, "values");
+        struct buf t;
+        if (ek == NULL || op == NULL)
+            continue;
+        buf_init(&t);
+        if (strcmp(op, "Exists") == 0) {
+            buf_append_str(&t, ek);
+        } else if (strcmp(op, "DoesNotExist") == 0) {
+            buf_printf(&t, "!%s", ek);
+        } else {
+            size_t vn = json_array_size(vals), j;
+            const char **vs = calloc(vn ? vn : 1, sizeof *vs);
+            for (j = 0; vs != NULL && j < vn; j++) {
+                const char *x = json_string_value(json_array_get(vals, j));
+                vs[j] = x ? x : "";
+            }
+            if (vs != NULL)
+                qsort(vs, vn, sizeof *vs, cmp_cstr);
+            buf_printf(&t, "%s %s (", ek,
+                       strcmp(op, "In") == 0 ? "in" : "notin");
+            for (j = 0; vs != NULL && j < vn; j++)
+                buf_printf(&t, "%s%s", j ? "," : "", vs[j]);
+            buf_append_str(&t, ")");
+            free(vs);
+        }
+        r[k].key = ek;
+        r[k++].text = buf_steal(&t, NULL);
+    }
+    qsort(r, k, sizeof *r, cmp_req);
+    for (i = 0; i < k; i++) {
+        buf_printf(out, "%s%s", i ? "," : "", r[i].text ? r[i].text : "");
+        free(r[i].text);
+    }
+    free(r);
+}
+
+void kctl_objs_free(struct kctl_objs *os)
+{
+    for (int i = 0; i < os->n; i++) {
+        free(os->v[i].ns);
+        free(os->v[i].name);
+        json_decref(os->v[i].obj);
+    }
+    free(os->v);
+    os->v = NULL;
+    os->n = 0;
+}
+
+int kctl_objs_add(struct kctl_objs *os, const struct kctl_resource *r,
+                  const char *ns, const char *name, json_t *obj)
+{
+    struct kctl_obj *nv = realloc(os->v, sizeof *nv * (size_t)(os->n + 1));
+    if (nv == NULL) {
+        json_decref(obj);
+        return -1;
+    }
+    nv[os->n].r = *r;
+    nv[os->n].ns = (r->namespaced && ns != NULL) ? strdup(ns) : NULL;
+    nv[os->n].name = strdup(name);
+    nv[os->n].obj = obj;
+    os->v = nv;
+    os->n++;
+    return 0;
+}
+
+int kctl_check_output(const char *output, const char *allowed)
+{
+    if (output == NULL || output[0] == '\0' || strcmp(output, "name") == 0 ||
+        strcmp(output, "json") == 0 || strcmp(output, "yaml") == 0)
+        return 0;
+    fprintf(stderr,
+            "error: unable to match a printer suitable for the output format "
+            "\"%s\", allowed formats are: %s\n",
+            output, allowed);
+    return -1;
+}
+
+int kctl_print_object(const json_t *obj, const char *output)
+{
+    struct buf b;
+    int rv;
+
+    buf_init(&b);
+    if (strcmp(output, "json") == 0) {
+        rv = kctl_json_go(obj, 4, &b);
+        if (rv == 0)
+            rv = buf_append(&b, "\n", 1);
+    } else {
+        rv = kctl_yaml_emit(obj, &b);
+    }
+    if (rv == 0 && b.len > 0)
+        fwrite(b.data, 1, b.len, stdout);
+    buf_close(&b);
+    return rv == 0 ? 0 : -1;
 }

@@ -143,12 +143,13 @@ static size_t body_cb(char *p, size_t sz, size_t n, void *arg)
                 return 0;
             continue;
         }
-        if (x->line.len > 0) {
-            x->cb_rv = x->line_cb(x->line.data, x->line.len, x->arg);
-            buf_reset(&x->line);
-            if (x->cb_rv != 0)
-                return 0;
-        }
+        /* empty lines too: a log's blank lines are part of it (watch
+         * callbacks skip what does not parse) */
+        x->cb_rv =
+            x->line_cb(x->line.data ? x->line.data : "", x->line.len, x->arg);
+        buf_reset(&x->line);
+        if (x->cb_rv != 0)
+            return 0;
     }
     return len;
 }
@@ -348,6 +349,55 @@ int kctl_stream(struct kctl_client *cl, const char *path, const char *accept,
     return rv;
 }
 
+/* kubectl prints Invalid (422) answers from the Status details, not its
+ * message (cmdutil.checkErr): `The ConfigMap "x" is invalid: FIELD: MSG`
+ * for one cause, the causes as a "* " list below the line for several,
+ * duplicates dropped. */
+static void print_invalid(const json_t *st)
+{
+    const json_t *d = json_object_get(st, "details");
+    const char *kind = json_string_value(json_object_get(d, "kind"));
+    const char *name = json_string_value(json_object_get(d, "name"));
+    json_t *seen = json_array();
+    struct buf b;
+    size_t i;
+    json_t *c;
+
+    buf_init(&b);
+    if (!json_is_object(d))
+        buf_append_str(&b, "The request is invalid");
+    else
+        buf_printf(&b, "The %s \"%s\" is invalid", kind ? kind : "",
+                   name ? name : "");
+    json_array_foreach (json_object_get(d, "causes"), i, c) {
+        const char *f = json_string_value(json_object_get(c, "field"));
+        const char *m = json_string_value(json_object_get(c, "message"));
+        char *line = NULL;
+        bool dup = false;
+        size_t k;
+        json_t *x;
+        if (asprintf(&line, "%s: %s", f ? f : "", m ? m : "") < 0)
+            break;
+        json_array_foreach (seen, k, x)
+            dup |= strcmp(json_string_value(x), line) == 0;
+        if (!dup)
+            json_array_append_new(seen, json_string(line));
+        free(line);
+    }
+    if (json_array_size(seen) == 1) {
+        fprintf(stderr, "%s: %s\n", b.data,
+                json_string_value(json_array_get(seen, 0)));
+    } else if (json_array_size(seen) > 1) {
+        fprintf(stderr, "%s: \n", b.data);
+        json_array_foreach (seen, i, c)
+            fprintf(stderr, "* %s\n", json_string_value(c));
+    } else {
+        fprintf(stderr, "%s\n", b.data);
+    }
+    json_decref(seen);
+    buf_close(&b);
+}
+
 void kctl_print_status(const struct kctl_resp *r, const char *when)
 {
     json_t *st = NULL;
@@ -369,6 +419,8 @@ void kctl_print_status(const struct kctl_resp *r, const char *when)
                     "error: %s%sthe server responded with the status code "
                     "%ld but did not return more information\n",
                     when ? when : "", when ? ": " : "", r->status);
+    } else if (reason != NULL && strcmp(reason, "Invalid") == 0) {
+        print_invalid(st);
     } else if (reason != NULL && reason[0] != '\0') {
         fprintf(stderr, "Error from server (%s): %s%s%s\n", reason,
                 when ? when : "", when ? ": " : "", msg);

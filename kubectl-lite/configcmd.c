@@ -16,6 +16,7 @@
  * replaced, written back whole through a temporary file and rename(2), so
  * a crash never leaves half a kubeconfig.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kubectl-lite/jsonpath.h"
 #include "kubectl-lite/kctl_int.h"
+#include "lib/err.h"
 
 #define DIR_KEY "__k1s_dir"
 
@@ -38,19 +41,15 @@ static void print_tabbed(const json_t *rows)
     size_t i, j;
     json_t *row, *cell;
 
-    json_array_foreach(rows, i, row)
-    {
-        json_array_foreach(row, j, cell)
-        {
+    json_array_foreach (rows, i, row) {
+        json_array_foreach (row, j, cell) {
             size_t w = strlen(json_string_value(cell)) + 3;
             if (j + 1 < json_array_size(row) && j < 16 && w > widths[j])
                 widths[j] = w < 6 ? 6 : w;
         }
     }
-    json_array_foreach(rows, i, row)
-    {
-        json_array_foreach(row, j, cell)
-        {
+    json_array_foreach (rows, i, row) {
+        json_array_foreach (row, j, cell) {
             const char *s = json_string_value(cell);
             if (j + 1 < json_array_size(row) && j < 16)
                 printf("%-*s", (int)widths[j], s);
@@ -84,7 +83,11 @@ static int b64_encode_file(const char *path, json_t *obj, const char *key)
     size_t n;
 
     if (f == NULL) {
-        fprintf(stderr, "error: open %s: %s\n", path, strerror(errno));
+        /* Go's os.PathError text: strerror in lower case */
+        char why[128];
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        why[0] = (char)tolower((unsigned char)why[0]);
+        fprintf(stderr, "error: open %s: %s\n", path, why);
         return -1;
     }
     buf_init(&in);
@@ -103,8 +106,8 @@ static int b64_encode_file(const char *path, json_t *obj, const char *key)
                      left > 2 ? tbl[v & 63] : '='};
         buf_append(&out, q, 4);
     }
-    json_object_set_new(obj, key, json_stringn(out.data ? out.data : "",
-                                               out.len));
+    json_object_set_new(obj, key,
+                        json_stringn(out.data ? out.data : "", out.len));
     buf_close(&in);
     buf_close(&out);
     return 0;
@@ -120,8 +123,7 @@ static json_t *ordered(const json_t *obj, const char *const *order)
     for (int i = 0; order[i] != NULL; i++)
         if ((v = json_object_get(obj, order[i])) != NULL)
             json_object_set(out, order[i], v);
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         if (json_object_get(out, key) == NULL)
             json_object_set(out, key, v);
     }
@@ -179,8 +181,7 @@ static json_t *named_list(const json_t *m, const char *field,
     if (n == 0)
         return json_null();
     names = calloc(n, sizeof *names);
-    json_object_foreach((json_t *)m, key, v)
-    {
+    json_object_foreach ((json_t *)m, key, v) {
         names[k++] = key;
     }
     qsort(names, n, sizeof *names, cmp_keys);
@@ -189,17 +190,16 @@ static json_t *named_list(const json_t *m, const char *field,
         json_t *e = json_object_get(m, names[i]);
         const char *dir = json_string_value(json_object_get(e, DIR_KEY));
         json_t *body = json_object_get(e, field);
-        json_t *copy = json_is_object(body) ? json_deep_copy(body)
-                                            : json_object();
+        json_t *copy =
+            json_is_object(body) ? json_deep_copy(body) : json_object();
         json_t *item = json_object();
         /* kubectl shows paths as written; --flatten reads them relative
          * to their file, so the directory rides along until then */
         if (dir != NULL)
             json_object_set_new(item, DIR_KEY, json_string(dir));
         json_object_set_new(item, "name", json_string(names[i]));
-        json_object_set_new(item, field,
-                            json_order ? ordered(copy, order)
-                                       : json_incref(copy));
+        json_object_set_new(
+            item, field, json_order ? ordered(copy, order) : json_incref(copy));
         json_decref(copy);
         json_array_append_new(out, item);
     }
@@ -211,15 +211,19 @@ static json_t *named_list(const json_t *m, const char *field,
 
 static int minify(json_t *cfg, const char *ctx_override)
 {
-    const char *cur = ctx_override
-                          ? ctx_override
-                          : json_string_value(
-                                json_object_get(cfg, "current-context"));
+    const char *cur_v =
+        ctx_override
+            ? ctx_override
+            : json_string_value(json_object_get(cfg, "current-context"));
     json_t *ctxs = json_object_get(cfg, "contexts");
     json_t *ce, *c, *nm;
     const char *s;
+    char cur[512];
 
-    if (cur == NULL || cur[0] == '\0') {
+    /* a copy: replacing current-context below frees the string cur_v may
+     * point into */
+    snprintf(cur, sizeof cur, "%s", cur_v ? cur_v : "");
+    if (cur[0] == '\0') {
         fprintf(stderr,
                 "error: current-context must exist in order to minify\n");
         return -1;
@@ -267,8 +271,7 @@ static int shorten(json_t *clusters, json_t *users, bool raw, bool flatten)
     size_t i;
     json_t *e;
 
-    json_array_foreach(clusters, i, e)
-    {
+    json_array_foreach (clusters, i, e) {
         json_t *c = json_object_get(e, "cluster");
         const char *ca;
         if (flatten)
@@ -286,8 +289,7 @@ static int shorten(json_t *clusters, json_t *users, bool raw, bool flatten)
                                 json_string("DATA+OMITTED"));
         }
     }
-    json_array_foreach(users, i, e)
-    {
+    json_array_foreach (users, i, e) {
         json_t *u = json_object_get(e, "user");
         const char *cc, *ck;
         if (flatten) {
@@ -316,8 +318,8 @@ static int shorten(json_t *clusters, json_t *users, bool raw, bool flatten)
         if (json_string_length(json_object_get(u, "client-key-data")) > 0)
             json_object_set_new(u, "client-key-data",
                                 json_string("DATA+OMITTED"));
-        if (json_string_length(
-                json_object_get(u, "client-certificate-data")) > 0)
+        if (json_string_length(json_object_get(u, "client-certificate-data")) >
+            0)
             json_object_set_new(u, "client-certificate-data",
                                 json_string("DATA+OMITTED"));
         if (json_string_length(json_object_get(u, "token")) > 0)
@@ -342,6 +344,7 @@ static int config_view(struct kctl_client *cl, int argc, char **argv)
     json_t *cfg = NULL, *out = NULL, *clusters, *users, *contexts, *e;
     size_t i;
     bool as_json;
+    const char *jsonpath = NULL;
     int rv = 1;
 
     if (kctl_opts_parse(argc, argv, opts, &pos) != 0)
@@ -354,11 +357,16 @@ static int config_view(struct kctl_client *cl, int argc, char **argv)
                         "examples\n");
         goto out;
     }
+    if (output != NULL && strncmp(output, "jsonpath=", 9) == 0)
+        jsonpath = output + 9;
     if (output != NULL && strcmp(output, "yaml") != 0 &&
-        strcmp(output, "json") != 0) {
+        strcmp(output, "json") != 0 && strcmp(output, "name") != 0 &&
+        jsonpath == NULL) {
         fprintf(stderr,
                 "error: unable to match a printer suitable for the output "
-                "format \"%s\", allowed formats are: json,yaml\n",
+                "format \"%s\", allowed formats are: go-template,"
+                "go-template-file,json,jsonpath,jsonpath-as-json,"
+                "jsonpath-file,name,template,templatefile,yaml\n",
                 output);
         goto out;
     }
@@ -369,12 +377,11 @@ static int config_view(struct kctl_client *cl, int argc, char **argv)
         goto out;
     clusters = named_list(json_object_get(cfg, "clusters"), "cluster",
                           cluster_order, as_json);
-    users = named_list(json_object_get(cfg, "users"), "user", user_order,
-                       as_json);
+    users =
+        named_list(json_object_get(cfg, "users"), "user", user_order, as_json);
     contexts = named_list(json_object_get(cfg, "contexts"), "context",
                           context_order, as_json);
-    json_array_foreach(contexts, i, e)
-    {
+    json_array_foreach (contexts, i, e) {
         json_object_del(e, DIR_KEY);
     }
     if (shorten(clusters, users, raw, flatten) != 0) {
@@ -387,11 +394,28 @@ static int config_view(struct kctl_client *cl, int argc, char **argv)
         const char *cur =
             json_string_value(json_object_get(cfg, "current-context"));
         out = json_pack("{s:s, s:s, s:{}, s:o, s:o, s:o, s:s}", "kind",
-                        "Config", "apiVersion", "v1", "preferences",
-                        "clusters", clusters, "users", users, "contexts",
-                        contexts, "current-context", cur ? cur : "");
+                        "Config", "apiVersion", "v1", "preferences", "clusters",
+                        clusters, "users", users, "contexts", contexts,
+                        "current-context", cur ? cur : "");
     }
-    if (as_json) {
+    if (output != NULL && strcmp(output, "name") == 0) {
+        /* a Config has no name: kubectl's name printer says so */
+        printf("config/<unknown>\n");
+    } else if (jsonpath != NULL) {
+        struct buf b;
+        char err[256];
+        int jrv;
+        buf_init(&b);
+        jrv = kctl_jsonpath(jsonpath, out, &b, err, sizeof err);
+        if (jrv != 0) {
+            fprintf(stderr, "error: error %s jsonpath %s, %s\n",
+                    jrv == K1S_EINVAL ? "parsing" : "executing", jsonpath, err);
+            buf_close(&b);
+            goto out;
+        }
+        fwrite(b.data ? b.data : "", 1, b.len, stdout);
+        buf_close(&b);
+    } else if (as_json) {
         char *s = json_dumps(out, JSON_INDENT(4));
         printf("%s\n", s);
         free(s);
@@ -416,8 +440,7 @@ out:
 
 /* ----------------------------------------------------- current-context */
 
-static int config_current_context(struct kctl_client *cl, int argc,
-                                  char **argv)
+static int config_current_context(struct kctl_client *cl, int argc, char **argv)
 {
     const struct kctl_opt opts[] = {{NULL, 0, 0, NULL}};
     struct kctl_strv pos;
@@ -460,6 +483,32 @@ static char *slurp(const char *path, size_t *ret_len)
     if (b.data == NULL)
         buf_append(&b, "", 0);
     return buf_steal(&b, ret_len);
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+    const char *na =
+        json_string_value(json_object_get(*(json_t *const *)a, "name"));
+    const char *nb =
+        json_string_value(json_object_get(*(json_t *const *)b, "name"));
+    return strcmp(na ? na : "", nb ? nb : "");
+}
+
+/* Sorts a named list ([{name: …}, …]) by name, in place. */
+static void sort_by_name(json_t *list)
+{
+    size_t n = json_array_size(list);
+    json_t **v = calloc(n + 1, sizeof *v);
+
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(list, i));
+    qsort(v, n, sizeof *v, cmp_entries);
+    json_array_clear(list);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, v[i]);
+    free(v);
 }
 
 /* Writes `text` to path through path.tmp + rename, keeping the mode of
@@ -517,11 +566,18 @@ static int config_use_context(struct kctl_client *cl, int argc, char **argv)
     if (kctl_opts_parse(argc, argv, opts, &pos) != 0)
         return 1;
     if (pos.n != 1) {
+        /* kubectl prints the command's help, then the error */
+        printf("Set the current-context in a kubeconfig file.\n\n"
+               "Aliases:\nuse-context, use\n\n"
+               "Examples:\n"
+               "  # Use the context for the minikube cluster\n"
+               "  kubectl-lite config use-context minikube\n\n"
+               "Usage:\n"
+               "  kubectl-lite config use-context CONTEXT_NAME [options]\n");
         fprintf(stderr, "error: Unexpected args: [");
         for (int i = 0; i < pos.n; i++)
             fprintf(stderr, "%s%s", i ? " " : "", pos.v[i]);
-        fprintf(stderr, "]\nSee 'kubectl-lite config use-context -h' for "
-                        "help and examples\n");
+        fprintf(stderr, "]\n");
         goto out;
     }
     name = pos.v[0];
@@ -555,8 +611,7 @@ static int config_use_context(struct kctl_client *cl, int argc, char **argv)
         struct buf b;
         text = slurp(path, &len);
         if (text != NULL) {
-            if (kctl_yaml_parse(text, len, path, &docs, err, sizeof err) !=
-                0) {
+            if (kctl_yaml_parse(text, len, path, &docs, err, sizeof err) != 0) {
                 fprintf(stderr, "error: %s\n", err);
                 goto out;
             }
@@ -566,8 +621,8 @@ static int config_use_context(struct kctl_client *cl, int argc, char **argv)
         }
         if (!json_is_object(doc)) {
             json_decref(docs);
-            docs = json_pack("[{s:s, s:s}]", "apiVersion", "v1", "kind",
-                             "Config");
+            docs =
+                json_pack("[{s:s, s:s}]", "apiVersion", "v1", "kind", "Config");
             doc = json_array_get(docs, 0);
         }
         json_object_set_new(doc, "current-context", json_string(name));
@@ -579,9 +634,13 @@ static int config_use_context(struct kctl_client *cl, int argc, char **argv)
         if (!json_is_object(json_object_get(doc, "preferences")))
             json_object_set_new(doc, "preferences", json_object());
         const char *lists[] = {"clusters", "contexts", "users"};
-        for (int i = 0; i < 3; i++)
-            if (json_object_get(doc, lists[i]) == NULL)
+        for (int i = 0; i < 3; i++) {
+            json_t *l = json_object_get(doc, lists[i]);
+            if (l == NULL)
                 json_object_set_new(doc, lists[i], json_null());
+            else if (json_is_array(l))
+                sort_by_name(l); /* clientcmd writes its maps in order */
+        }
         buf_init(&b);
         if (kctl_yaml_emit(doc, &b) != 0 ||
             write_atomic(path, b.data, b.len) != 0) {
@@ -638,8 +697,7 @@ static int config_get_contexts(struct kctl_client *cl, int argc, char **argv)
     if (pos.n == 0) {
         const char *key;
         json_t *v;
-        json_object_foreach(ctxs, key, v)
-        {
+        json_object_foreach (ctxs, key, v) {
             json_array_append_new(names, json_string(key));
         }
     } else {
@@ -661,17 +719,15 @@ static int config_get_contexts(struct kctl_client *cl, int argc, char **argv)
         qsort(v, n, sizeof *v, cmp_keys);
         rows = json_array();
         if (!no_headers && !name_only)
-            json_array_append_new(
-                rows, json_pack("[s,s,s,s,s]", "CURRENT", "NAME", "CLUSTER",
-                                "AUTHINFO", "NAMESPACE"));
+            json_array_append_new(rows, json_pack("[s,s,s,s,s]", "CURRENT",
+                                                  "NAME", "CLUSTER", "AUTHINFO",
+                                                  "NAMESPACE"));
         for (size_t i = 0; i < n; i++) {
-            json_t *c = json_object_get(json_object_get(ctxs, v[i]),
-                                        "context");
+            json_t *c = json_object_get(json_object_get(ctxs, v[i]), "context");
             const char *cluster =
                 json_string_value(json_object_get(c, "cluster"));
             const char *user = json_string_value(json_object_get(c, "user"));
-            const char *ns =
-                json_string_value(json_object_get(c, "namespace"));
+            const char *ns = json_string_value(json_object_get(c, "namespace"));
             if (name_only) {
                 printf("%s\n", v[i]);
                 continue;
@@ -732,7 +788,8 @@ int kctl_cmd_config(struct kctl_client *cl, int argc, char **argv)
         if (strcmp(argv[1], subs[i].name) == 0)
             return subs[i].run(cl, argc - 1, argv + 1);
     fprintf(stderr,
-            "error: unknown command \"%s\" for \"kubectl-lite config\"\n",
+            "error: unknown command \"%s\"\nSee 'kubectl-lite config -h' for "
+            "help and examples\n",
             argv[1]);
     return 1;
 }

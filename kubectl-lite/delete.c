@@ -23,24 +23,6 @@ struct del_opts {
     const char *selector, *field_selector, *dry_run, *timeout;
 };
 
-/* "30s", "5m", "1h", "100ms" or bare seconds → nanoseconds; -1 if bad. */
-int64_t kctl_parse_duration(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return -1;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        return (int64_t)(v * 1e9);
-    if (strcmp(end, "ms") == 0)
-        return (int64_t)(v * 1e6);
-    if (strcmp(end, "m") == 0)
-        return (int64_t)(v * 60e9);
-    if (strcmp(end, "h") == 0)
-        return (int64_t)(v * 3600e9);
-    return -1;
-}
-
 struct gone {
     struct kctl_resource r;
     char *ns, *name, *uid;

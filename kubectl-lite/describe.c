@@ -233,41 +233,6 @@ static void fmt_time(const char *ts, char *out, size_t len)
     strftime(out, len, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
-/* HumanDuration (k8s.io/apimachinery/pkg/util/duration). */
-static void human_duration(int64_t ns, char *out, size_t len)
-{
-    int64_t s = ns / 1000000000ll, m, h;
-
-    if (s < -1) {
-        snprintf(out, len, "<invalid>");
-        return;
-    }
-    if (s < 0)
-        s = 0;
-    m = s / 60;
-    h = s / 3600;
-    if (s < 120)
-        snprintf(out, len, "%llds", (long long)s);
-    else if (m < 10 && s % 60 != 0)
-        snprintf(out, len, "%lldm%llds", (long long)m, (long long)(s % 60));
-    else if (m < 180)
-        snprintf(out, len, "%lldm", (long long)m);
-    else if (h < 8 && m % 60 != 0)
-        snprintf(out, len, "%lldh%lldm", (long long)h, (long long)(m % 60));
-    else if (h < 48)
-        snprintf(out, len, "%lldh", (long long)h);
-    else if (h < 24 * 8 && h % 24 != 0)
-        snprintf(out, len, "%lldd%lldh", (long long)(h / 24),
-                 (long long)(h % 24));
-    else if (h < 24 * 365 * 2)
-        snprintf(out, len, "%lldd", (long long)(h / 24));
-    else if (h < 24 * 365 * 8 && (h / 24) % 365 != 0)
-        snprintf(out, len, "%lldy%lldd", (long long)(h / 24 / 365),
-                 (long long)((h / 24) % 365));
-    else
-        snprintf(out, len, "%lldy", (long long)(h / 24 / 365));
-}
-
 /* translateTimestampSince: "<unknown>" for a missing time. */
 static void since(const char *ts, char *out, size_t len)
 {
@@ -276,7 +241,7 @@ static void since(const char *ts, char *out, size_t len)
         snprintf(out, len, "<unknown>");
         return;
     }
-    human_duration(clock_real_ns() - ns, out, len);
+    kctl_human_duration(clock_real_ns() - ns, out, len);
 }
 
 static int cmp_cstr(const void *a, const void *b)
@@ -462,74 +427,11 @@ static void taints_multiline(struct dw *d, const char *title,
     free(v);
 }
 
-/* metav1.LabelSelectorAsSelector(...).String() ("" for everything). */
-static void selector_string(const json_t *sel, struct buf *out)
-{
-    json_t *reqs = json_array(), *e;
-    size_t n, i;
-    const char **k = keys_sorted(json_object_get(sel, "matchLabels"), &n);
-
-    for (i = 0; i < n; i++) {
-        char *s;
-        if (asprintf(&s, "%s=%s", k[i],
-                     str(json_object_get(json_object_get(sel, "matchLabels"),
-                                         k[i]))) >= 0) {
-            json_array_append_new(
-                reqs, json_pack("{s:s, s:s}", "key", k[i], "text", s));
-            free(s);
-        }
-    }
-    free(k);
-    json_array_foreach (json_object_get(sel, "matchExpressions"), i, e) {
-        const char *op = gs(e, "operator"), *key = gs(e, "key");
-        struct buf t;
-        buf_init(&t);
-        if (strcmp(op, "Exists") == 0) {
-            buf_printf(&t, "%s", key);
-        } else if (strcmp(op, "DoesNotExist") == 0) {
-            buf_printf(&t, "!%s", key);
-        } else {
-            size_t vn = json_array_size(json_object_get(e, "values")), j;
-            const char **vals = malloc(sizeof *vals * (vn ? vn : 1));
-            if (vals == NULL)
-                continue;
-            for (j = 0; j < vn; j++)
-                vals[j] = str(json_array_get(json_object_get(e, "values"), j));
-            qsort(vals, vn, sizeof *vals, cmp_cstr);
-            buf_printf(&t, "%s %s (", key,
-                       strcmp(op, "In") == 0 ? "in" : "notin");
-            for (j = 0; j < vn; j++)
-                buf_printf(&t, "%s%s", j ? "," : "", vals[j]);
-            buf_append_str(&t, ")");
-            free(vals);
-        }
-        json_array_append_new(reqs, json_pack("{s:s, s:s}", "key", key, "text",
-                                              t.data ? t.data : ""));
-        buf_close(&t);
-    }
-    /* sorted by key, stable */
-    n = json_array_size(reqs);
-    for (size_t a = 1; a < n; a++)
-        for (size_t b = a; b > 0; b--) {
-            json_t *x = json_array_get(reqs, b - 1),
-                   *y = json_array_get(reqs, b);
-            if (strcmp(gs(x, "key"), gs(y, "key")) <= 0)
-                break;
-            json_incref(x);
-            json_array_set(reqs, b - 1, y);
-            json_array_set_new(reqs, b, x);
-        }
-    json_array_foreach (reqs, i, e) {
-        buf_printf(out, "%s%s", i ? "," : "", gs(e, "text"));
-    }
-    json_decref(reqs);
-}
-
 /* metav1.FormatLabelSelector: "<none>" when empty. */
 static void format_label_selector(const json_t *sel, struct buf *out)
 {
     size_t before = out->len;
-    selector_string(sel, out);
+    kctl_selector_string(sel, out);
     if (out->len == before)
         buf_append_str(out, "<none>");
 }
@@ -1493,7 +1395,7 @@ static json_t *owned_replicasets(struct kctl_client *cl, const json_t *dep)
     buf_init(&p);
     buf_init(&sel);
     buf_append_str(&sel, "");
-    selector_string(get(dep, "spec.selector"), &sel);
+    kctl_selector_string(get(dep, "spec.selector"), &sel);
     buf_append_str(&p, "/apis/apps/v1/namespaces/");
     kctl_query_escape(&p, gs(dep, "metadata.namespace"));
     buf_append_str(&p, "/replicasets?labelSelector=");
@@ -1573,7 +1475,7 @@ static void describe_deployment(struct kctl_client *cl, struct dw *d,
     annotations_multiline(d, "Annotations", get(dep, "metadata.annotations"));
     buf_init(&b);
     buf_append_str(&b, "");
-    selector_string(json_object_get(spec, "selector"), &b);
+    kctl_selector_string(json_object_get(spec, "selector"), &b);
     w(d, 0, "Selector:\t%s\n", b.data);
     buf_close(&b);
     w(d, 0,
@@ -1671,7 +1573,7 @@ static void describe_replicaset(struct kctl_client *cl, struct dw *d,
                                                          : 1);
     buf_reset(&b);
     buf_append_str(&b, "");
-    selector_string(json_object_get(spec, "selector"), &b);
+    kctl_selector_string(json_object_get(spec, "selector"), &b);
     buf_init(&path);
     buf_append_str(&path, "/api/v1/namespaces/");
     kctl_query_escape(&path, gs(rs, "metadata.namespace"));

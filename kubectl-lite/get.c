@@ -244,42 +244,6 @@ static void format_labels(const json_t *labels, struct buf *out)
     free(keys);
 }
 
-/* HumanDuration (k8s.io/apimachinery/pkg/util/duration), for tables the
- * server did not format. */
-static void human_duration(int64_t ns, char *out, size_t len)
-{
-    int64_t s = ns / 1000000000ll, m, h;
-
-    if (s < -1) {
-        snprintf(out, len, "<invalid>");
-        return;
-    }
-    if (s < 0)
-        s = 0;
-    m = s / 60;
-    h = s / 3600;
-    if (s < 120)
-        snprintf(out, len, "%llds", (long long)s);
-    else if (m < 10 && s % 60 != 0)
-        snprintf(out, len, "%lldm%llds", (long long)m, (long long)(s % 60));
-    else if (m < 180)
-        snprintf(out, len, "%lldm", (long long)m);
-    else if (h < 8 && m % 60 != 0)
-        snprintf(out, len, "%lldh%lldm", (long long)h, (long long)(m % 60));
-    else if (h < 48)
-        snprintf(out, len, "%lldh", (long long)h);
-    else if (h < 24 * 8 && h % 24 != 0)
-        snprintf(out, len, "%lldd%lldh", (long long)(h / 24),
-                 (long long)(h % 24));
-    else if (h < 24 * 365 * 2)
-        snprintf(out, len, "%lldd", (long long)(h / 24));
-    else if (h < 24 * 365 * 8 && (h / 24) % 365 != 0)
-        snprintf(out, len, "%lldy%lldd", (long long)(h / 24 / 365),
-                 (long long)((h / 24) % 365));
-    else
-        snprintf(out, len, "%lldy", (long long)(h / 24 / 365));
-}
-
 /* A plain object or list turned into the NAME/AGE Table kubectl shows
  * when a server does not print (kubectl-wire.md §4.4). New reference. */
 static json_t *fallback_table(const json_t *v)
@@ -306,7 +270,7 @@ static json_t *fallback_table(const json_t *v)
         int64_t tns;
         char age[32] = "<unknown>";
         if (ts != NULL && clock_parse_rfc3339(ts, &tns) == 0)
-            human_duration(now - tns, age, sizeof age);
+            kctl_human_duration(now - tns, age, sizeof age);
         json_array_append_new(
             json_object_get(t, "rows"),
             json_pack("{s:[s, s], s:O}", "cells",

@@ -332,6 +332,59 @@ int kctl_targets(struct kctl_client *cl, const char *const *args, int n,
 void kctl_print_action(const struct kctl_resource *r, const char *name,
                        const char *action, const char *dry_run);
 
+/* ------------------------------------------------------------ helpers */
+
+/* The string at o.a (or o.a.b when b is set), or NULL. */
+const char *kctl_str_at(const json_t *o, const char *a, const char *b);
+
+/* A metav1.LabelSelector as its selector string (what
+ * LabelSelectorAsSelector(...).String() gives: requirements sorted by key,
+ * values of in/notin sorted): "app=web,tier in (a,b)". Appends to out;
+ * nothing for an empty selector. */
+void kctl_selector_string(const json_t *sel, struct buf *out);
+
+/* -o for the verbs that print the changed object: "", name, json or yaml
+ * pass (0); anything else is kubectl's "unable to match a printer" error
+ * naming `allowed` (the formats that command's kubectl lists), -1. */
+int kctl_check_output(const char *output, const char *allowed);
+#define KCTL_OUTPUT_ALL_PRINTERS                                               \
+    "go-template,go-template-file,json,jsonpath,jsonpath-as-json,"             \
+    "jsonpath-file,name,template,templatefile,yaml"
+
+/* Prints obj as kubectl -o json (Go's encoding, 4-space indent) or -o
+ * yaml does; 0 or -1 (out of memory). */
+int kctl_print_object(const json_t *obj, const char *output);
+
+/* Objects a command names, each with its resource. */
+struct kctl_obj {
+    struct kctl_resource r;
+    char *ns; /* NULL for cluster scope */
+    char *name;
+    json_t *obj; /* as read from the server, or NULL */
+};
+struct kctl_objs {
+    struct kctl_obj *v;
+    int n;
+};
+/* Appends (obj is stolen, also on failure); 0 or -1 (out of memory). */
+int kctl_objs_add(struct kctl_objs *os, const struct kctl_resource *r,
+                  const char *ns, const char *name, json_t *obj);
+void kctl_objs_free(struct kctl_objs *os);
+
+/* ------------------------------------------------------ wait on one object */
+
+/* Called for the object as listed (type "ADDED"), or with NULL when the
+ * list had none (type "NONE"), then for each watch event. Returns 0 to go
+ * on, 1 when done, -1 after printing an error. */
+typedef int (*kctl_event_cb)(const json_t *obj, const char *type, void *arg);
+
+/* Lists and watches the object NAME of r in ns until cb says done (watch.c).
+ * deadline_ns: a clock_mono_ns() instant, or 0 for none. Returns 0 (done),
+ * -1 (error, printed) or 1 (deadline passed, nothing printed). */
+int kctl_watch_object(struct kctl_client *cl, const struct kctl_resource *r,
+                      const char *ns, const char *name, int64_t deadline_ns,
+                      kctl_event_cb cb, void *arg);
+
 /* --------------------------------------------------------- apply pieces */
 
 /* Resolves a manifest object's resource and defaults its namespace (-n,
@@ -355,9 +408,17 @@ int kctl_apply_patch(struct kctl_client *cl, const struct kctl_resource *r,
                      const json_t *modified, const json_t *current,
                      json_t **ret_patch, const char **ret_ctype);
 
-/* A Go-style duration ("30s", "5m", "1h", "100ms", bare seconds) in
- * nanoseconds; -1 when malformed. */
+/* Go's time.ParseDuration ("300ms", "1.5h", "2h45m", "-1s"; a unit is
+ * required except for "0"): 0 and *ret_ns, or -1 with Go's message in why
+ * ("time: invalid duration \"x\""). */
+int kctl_go_duration(const char *s, int64_t *ret_ns, char *why, size_t len);
+
+/* The same for flags that also take bare seconds; -1 when malformed or
+ * negative. */
 int64_t kctl_parse_duration(const char *s);
+
+/* A duration as kubectl prints ages (HumanDuration: 5s, 3m2s, 2d3h, 4y). */
+void kctl_human_duration(int64_t ns, char *out, size_t len);
 
 /* --dry-run value: none/false → NULL, client/true → "client", server →
  * "server". Returns 0 or -1 after printing kubectl's error. */

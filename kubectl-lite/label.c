@@ -11,9 +11,11 @@
  * metadata.resourceVersion to the patch so the server checks it.
  *
  * The differences between the two verbs, as kubectl has them:
- *   - without --overwrite, label refuses only a *different* value
- *     ("'k' already has a value (v), and --overwrite is false"); annotate
- *     refuses any existing key except kubernetes.io/change-cause;
+ *   - without --overwrite, both refuse only a *different* value; label
+ *     says "'k' already has a value (v), and --overwrite is false",
+ *     annotate lists them after "--overwrite is false but found the
+ *     following declared annotation(s): " and always lets
+ *     kubernetes.io/change-cause through;
  *   - label says "labeled", "unlabeled" (a removal without --overwrite) or
  *     "not labeled" (nothing changed) and reports `label "k" not found.`;
  *     annotate always says "annotated";
@@ -39,9 +41,10 @@ struct meta_opts {
     bool overwrite, list, all;
     const char *selector, *field_selector, *resource_version;
     const char *dry_run;
-    json_t *set;    /* key -> value */
-    json_t *remove; /* array of keys */
-    bool single;    /* one object named: --list prints no heading */
+    json_t *set;        /* key -> value */
+    json_t *remove;     /* array of keys */
+    bool single;        /* one object named: --list prints no heading */
+    const char *output; /* -o: NULL, "name", "json", "yaml" */
 };
 
 /* Splits arguments into resources and key changes, as
@@ -115,6 +118,26 @@ static size_t field_len(const char *field, const json_t *m)
     return n;
 }
 
+/* kubectl's printer after a change: "KIND/NAME labeled", or -o name |
+ * json | yaml of the changed object. */
+static void print_result(const struct kctl_resource *r, const char *name,
+                         const char *msg, const struct meta_opts *o,
+                         const json_t *obj)
+{
+    char q[160];
+
+    if (o->output == NULL || o->output[0] == '\0') {
+        kctl_print_action(r, name, msg, o->dry_run);
+        return;
+    }
+    kctl_resource_qualified(r, true, q, sizeof q);
+    if (strcmp(o->output, "name") == 0 || obj == NULL) {
+        printf("%s/%s\n", q, name);
+    } else {
+        kctl_print_object(obj, o->output);
+    }
+}
+
 /* Changes one object; returns 0 or -1 after printing the error. */
 static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
                       const char *ns, json_t *obj, const struct meta_opts *o)
@@ -136,10 +159,8 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
      * the order given) */
     buf_init(&errs);
     if (!o->overwrite) {
-        json_object_foreach(o->set, key, val)
-        {
-            const char *have =
-                json_string_value(json_object_get(cur, key));
+        json_object_foreach (o->set, key, val) {
+            const char *have = json_string_value(json_object_get(cur, key));
             if (have == NULL)
                 continue;
             if (mv->is_label) {
@@ -152,7 +173,8 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
                            "is false",
                            key, have);
             } else {
-                if (strcmp(key, CHANGE_CAUSE) == 0)
+                if (strcmp(key, CHANGE_CAUSE) == 0 ||
+                    strcmp(have, json_string_value(val)) == 0)
                     continue;
                 if (nerr++ > 0)
                     buf_append_str(&errs, "; ");
@@ -176,24 +198,21 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
     }
     buf_close(&errs);
 
-    if (mv->is_label && !o->list && !(o->dry_run &&
-                                       strcmp(o->dry_run, "client") == 0)) {
-        json_array_foreach(o->remove, i, val)
-        {
+    if (mv->is_label && !o->list &&
+        !(o->dry_run && strcmp(o->dry_run, "client") == 0)) {
+        json_array_foreach (o->remove, i, val) {
             if (json_object_get(cur, json_string_value(val)) == NULL)
                 printf("label \"%s\" not found.\n", json_string_value(val));
         }
     }
     size_t old_len = field_len(mv->field, cur);
-    json_object_foreach(o->set, key, val)
-    {
+    json_object_foreach (o->set, key, val) {
         const char *have = json_string_value(json_object_get(cur, key));
         if (have == NULL || strcmp(have, json_string_value(val)) != 0)
             json_object_set(patch_map, key, val);
         json_object_set(cur, key, val);
     }
-    json_array_foreach(o->remove, i, val)
-    {
+    json_array_foreach (o->remove, i, val) {
         const char *k = json_string_value(val);
         if (json_object_get(cur, k) != NULL) {
             json_object_del(cur, k);
@@ -203,8 +222,8 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
     size_t new_len = field_len(mv->field, cur);
 
     if (mv->is_label) {
-        bool changed = json_object_size(patch_map) > 0 ||
-                       o->resource_version != NULL;
+        bool changed =
+            json_object_size(patch_map) > 0 || o->resource_version != NULL;
         msg = "not labeled";
         if (changed) {
             msg = "labeled";
@@ -216,10 +235,11 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
     }
 
     if (o->list) {
-        /* --list shows the object as it is (kubectl applies the changes
-         * in memory only) */
+        /* --list shows the object with the changes applied in memory
+         * only (kubectl's outputObj); kubectl walks a Go map, in random
+         * order: ours is sorted */
         const char *indent = "";
-        json_t *shown = json_object_get(md, mv->field);
+        json_t *shown = cur;
         const char **keys;
         size_t n = json_object_size(shown), k = 0;
         if (!o->single) {
@@ -229,8 +249,7 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
                     r->group, name);
         }
         keys = calloc(n + 1, sizeof *keys);
-        json_object_foreach(shown, key, val)
-        {
+        json_object_foreach (shown, key, val) {
             keys[k++] = key;
         }
         for (size_t a = 0; a < k; a++)
@@ -249,6 +268,7 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
         return 0;
     }
 
+    json_t *result = NULL;
     if (o->dry_run == NULL || strcmp(o->dry_run, "server") == 0) {
         json_t *pmd = json_object();
         json_t *patch = json_pack("{s:o}", "metadata", pmd);
@@ -263,12 +283,17 @@ static int change_one(struct kctl_client *cl, const struct kctl_resource *r,
         if (o->dry_run != NULL)
             buf_append_str(&p, "&dryRun=All");
         rv = kctl_json(cl, "PATCH", p.data, "application/merge-patch+json",
-                       patch, false, NULL);
+                       patch, false, &result);
         buf_close(&p);
         json_decref(patch);
+    } else {
+        /* client dry run: the object with the change made in memory */
+        result = json_deep_copy(obj);
+        json_object_set(json_object_get(result, "metadata"), mv->field, cur);
     }
     if (rv == 0)
-        kctl_print_action(r, name, msg, o->dry_run);
+        print_result(r, name, msg, o, result);
+    json_decref(result);
     json_decref(cur);
     json_decref(patch_map);
     return rv;
@@ -309,6 +334,11 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
         rv = 1;
         goto out;
     }
+    if (kctl_check_output(output, KCTL_OUTPUT_ALL_PRINTERS) != 0) {
+        rv = 1;
+        goto out;
+    }
+    o.output = output;
     if (o.all && o.selector != NULL) {
         fprintf(stderr,
                 "error: cannot set --all and --selector at the same time\n");
@@ -339,8 +369,7 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
         json_t *k;
         struct buf both;
         buf_init(&both);
-        json_array_foreach(o.remove, i, k)
-        {
+        json_array_foreach (o.remove, i, k) {
             if (json_object_get(o.set, json_string_value(k)) == NULL)
                 continue;
             if (both.len > 0)
@@ -348,10 +377,14 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
             buf_append_str(&both, json_string_value(k));
         }
         if (both.len > 0) {
-            fprintf(stderr,
-                    "error: can not both modify and remove the following "
-                    "%s(s) in the same command: %s\n",
-                    pair_type, both.data);
+            if (mv->is_label)
+                fprintf(stderr, "error: can not both modify and remove a "
+                                "label in the same command\n");
+            else
+                fprintf(stderr,
+                        "error: can not both modify and remove the following "
+                        "%s(s) in the same command: %s\n",
+                        pair_type, both.data);
             buf_close(&both);
             rv = 1;
             goto out;
@@ -369,8 +402,7 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
             goto out;
         }
         o.single = json_array_size(objs) == 1 && res.n == 0;
-        json_array_foreach(objs, i, obj)
-        {
+        json_array_foreach (objs, i, obj) {
             struct kctl_resource r;
             const char *ons;
             json_t *live = NULL;
@@ -382,8 +414,7 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
             buf_init(&p);
             kctl_resource_path(&p, &r, ons,
                                json_string_value(json_object_get(
-                                   json_object_get(obj, "metadata"),
-                                   "name")));
+                                   json_object_get(obj, "metadata"), "name")));
             if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &live) != 0 ||
                 change_one(cl, &r, ons, live, &o) != 0)
                 rv = 1;
@@ -415,8 +446,7 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
             if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &got) != 0 ||
                 change_one(cl, &t[i].r, ns, got, &o) != 0)
                 rv = 1;
-        } else if (o.selector == NULL && o.field_selector == NULL &&
-                   !o.all) {
+        } else if (o.selector == NULL && o.field_selector == NULL && !o.all) {
             fprintf(stderr, "error: resource(s) were provided, but no name "
                             "was specified\n");
             rv = 1;
@@ -438,14 +468,13 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
             }
             if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &got) != 0)
                 rv = 1;
-            json_array_foreach(json_object_get(got, "items"), k, it)
-            {
+            json_array_foreach (json_object_get(got, "items"), k, it) {
                 /* list items carry no kind/apiVersion */
-                if (change_one(cl, &t[i].r,
-                               json_string_value(json_object_get(
-                                   json_object_get(it, "metadata"),
-                                   "namespace")),
-                               it, &o) != 0)
+                if (change_one(
+                        cl, &t[i].r,
+                        json_string_value(json_object_get(
+                            json_object_get(it, "metadata"), "namespace")),
+                        it, &o) != 0)
                     rv = 1;
             }
         }

@@ -13,14 +13,6 @@
 #include "kubectl-lite/kctl_int.h"
 #include "lib/version.h"
 
-/* DEVELOPMENT ONLY: verbs still being written link as NULL. */
-#pragma weak kctl_cmd_logs
-#pragma weak kctl_cmd_rollout
-#pragma weak kctl_cmd_wait
-#pragma weak kctl_cmd_cordon
-#pragma weak kctl_cmd_uncordon
-#pragma weak kctl_cmd_drain
-
 static int kctl_version(struct kctl_client *cl, int argc, char **argv)
 {
     bool client_only = false;
@@ -119,11 +111,6 @@ int kctl_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof kctl_verbs / sizeof kctl_verbs[0]; i++) {
         if (strcmp(argv[1], kctl_verbs[i].name) != 0)
             continue;
-        if (kctl_verbs[i].run == NULL) {
-            fprintf(stderr, "error: \"%s\" is not available in this build\n",
-                    argv[1]);
-            return 1;
-        }
         kctl_client_open(&cl, &g);
         rv = kctl_verbs[i].run(&cl, argc - 1, argv + 1);
         kctl_client_close(&cl);

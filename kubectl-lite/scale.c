@@ -33,6 +33,7 @@ struct scale_opts {
     const char *selector;
     bool all;
     long timeout_s;
+    const char *output; /* NULL, "name", "json", "yaml" */
 };
 
 static void items_free(struct scale_item *v, int n)
@@ -59,50 +60,14 @@ static int items_add(struct scale_item **v, int *n,
     return 0;
 }
 
-/* Parses kubectl's --timeout duration ("30s", "1m", "0", "2m30s", bare
- * number = seconds). Returns seconds, or -2 when unparsable. */
-static long parse_duration(const char *s)
-{
-    double total = 0;
-    const char *p = s;
-
-    if (s == NULL || *s == '\0')
-        return -2;
-    while (*p != '\0') {
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p)
-            return -2;
-        p = end;
-        if (*p == '\0') {
-            total += v;
-            break;
-        }
-        if (strncmp(p, "ms", 2) == 0) {
-            total += v / 1000;
-            p += 2;
-        } else if (*p == 's') {
-            total += v;
-            p++;
-        } else if (*p == 'm') {
-            total += v * 60;
-            p++;
-        } else if (*p == 'h') {
-            total += v * 3600;
-            p++;
-        } else {
-            return -2;
-        }
-    }
-    return (long)(total + 0.999);
-}
-
 /* Finds the objects the arguments name (as kubectl's builder does): named
- * objects are read (NotFound is printed), types with -l / --all listed. */
+ * objects are read, types with -l / --all listed. A named object that
+ * cannot be read is appended to errs ({message, reason}) and the others
+ * still found; returns -1 only after printing another failure. */
 static int find_objects(struct kctl_client *cl, const struct kctl_strv *pos,
                         const struct kctl_strv *files,
                         const struct scale_opts *o, struct scale_item **ret,
-                        int *ret_n)
+                        int *ret_n, json_t *errs)
 {
     struct kctl_target *t = NULL;
     int nt = 0, rv = 0;
@@ -116,8 +81,7 @@ static int find_objects(struct kctl_client *cl, const struct kctl_strv *pos,
         if (kctl_read_manifests("scale", files->v, files->n, false, &objs,
                                 &sources) != 0)
             return -1;
-        json_array_foreach(objs, i, obj)
-        {
+        json_array_foreach (objs, i, obj) {
             struct kctl_resource r;
             const char *ons;
             if (kctl_prepare_object(cl, obj, &r, &ons) != 0) {
@@ -166,18 +130,33 @@ static int find_objects(struct kctl_client *cl, const struct kctl_strv *pos,
             }
             if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &obj) != 0)
                 rv = -1;
-            json_array_foreach(json_object_get(obj, "items"), k, it)
-            {
+            json_array_foreach (json_object_get(obj, "items"), k, it) {
                 items_add(ret, ret_n, &t[i].r, ns,
                           json_string_value(json_object_get(
                               json_object_get(it, "metadata"), "name")));
             }
         } else {
+            struct kctl_resp resp;
             kctl_resource_path(&p, &t[i].r, ns, t[i].name);
-            if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &obj) != 0)
+            if (kctl_http(cl, "GET", p.data, NULL, NULL, 0, NULL, &resp) != 0) {
                 rv = -1;
-            else
+            } else if (resp.status < 200 || resp.status > 299) {
+                /* kept for later: kubectl's builder goes on */
+                json_t *st = json_loadb(resp.body.data ? resp.body.data : "",
+                                        resp.body.len, 0, NULL);
+                const char *m =
+                    json_string_value(json_object_get(st, "message"));
+                const char *reason =
+                    json_string_value(json_object_get(st, "reason"));
+                json_array_append_new(errs, json_pack("{s:s, s:s}", "message",
+                                                      m ? m : "unknown error",
+                                                      "reason",
+                                                      reason ? reason : ""));
+                json_decref(st);
+            } else {
                 items_add(ret, ret_n, &t[i].r, ns, t[i].name);
+            }
+            kctl_resp_close(&resp);
         }
         json_decref(obj);
         buf_close(&p);
@@ -210,23 +189,50 @@ static int wait_replicas(struct kctl_client *cl, const char *path, long want,
     }
 }
 
+/* What kubectl's printer shows for a scaled object: "KIND/NAME scaled",
+ * or with -o the object as it was read before the change (info.Object). */
+static void print_result(const struct scale_item *it,
+                         const struct scale_opts *o, const json_t *before)
+{
+    char q[160];
+
+    if (o->output == NULL || o->output[0] == '\0') {
+        kctl_print_action(&it->r, it->name, "scaled", o->dry_run);
+        return;
+    }
+    kctl_resource_qualified(&it->r, true, q, sizeof q);
+    if (strcmp(o->output, "name") == 0 || before == NULL) {
+        printf("%s/%s\n", q, it->name);
+    } else {
+        kctl_print_object(before, o->output);
+    }
+}
+
 static int scale_one(struct kctl_client *cl, const struct scale_item *it,
                      const struct scale_opts *o)
 {
     struct buf p;
+    json_t *before = NULL;
     int rv = 0;
 
     buf_init(&p);
     kctl_resource_path(&p, &it->r, it->ns, it->name);
+    if (o->output != NULL &&
+        (strcmp(o->output, "json") == 0 || strcmp(o->output, "yaml") == 0) &&
+        kctl_json(cl, "GET", p.data, NULL, NULL, false, &before) != 0) {
+        buf_close(&p);
+        return -1;
+    }
     buf_append_str(&p, "/scale");
     if (o->dry_run != NULL && strcmp(o->dry_run, "client") == 0) {
-        kctl_print_action(&it->r, it->name, "scaled", o->dry_run);
+        print_result(it, o, before);
+        json_decref(before);
         buf_close(&p);
         return 0;
     }
     if (o->current == -1 && o->resource_version == NULL) {
-        json_t *patch = json_pack("{s:{s:I}}", "spec", "replicas",
-                                  (json_int_t)o->replicas);
+        json_t *patch =
+            json_pack("{s:{s:I}}", "spec", "replicas", (json_int_t)o->replicas);
         struct buf q;
         buf_init(&q);
         buf_append_str(&q, p.data);
@@ -300,7 +306,8 @@ static int scale_one(struct kctl_client *cl, const struct scale_item *it,
     if (rv == 0 && o->timeout_s > 0 && o->dry_run == NULL)
         rv = wait_replicas(cl, p.data, o->replicas, o->timeout_s);
     if (rv == 0)
-        kctl_print_action(&it->r, it->name, "scaled", o->dry_run);
+        print_result(it, o, before);
+    json_decref(before);
     buf_close(&p);
     return rv;
 }
@@ -308,8 +315,7 @@ static int scale_one(struct kctl_client *cl, const struct scale_item *it,
 int kctl_cmd_scale(struct kctl_client *cl, int argc, char **argv)
 {
     struct kctl_strv pos, files = {0};
-    const char *replicas = NULL, *dry = NULL, *timeout = NULL,
-               *output = NULL;
+    const char *replicas = NULL, *dry = NULL, *timeout = NULL, *output = NULL;
     struct scale_opts o = {.replicas = -1, .current = -1};
     bool recursive = false;
     const struct kctl_opt opts[] = {
@@ -326,6 +332,7 @@ int kctl_cmd_scale(struct kctl_client *cl, int argc, char **argv)
         {NULL, 0, 0, NULL},
     };
     struct scale_item *items = NULL;
+    json_t *errs = NULL;
     int n = 0, rv = 0;
 
     if (kctl_opts_parse(argc, argv, opts, &pos) != 0)
@@ -335,13 +342,24 @@ int kctl_cmd_scale(struct kctl_client *cl, int argc, char **argv)
         o.replicas = strtol(replicas, &end, 10);
         if (*replicas == '\0' || *end != '\0') {
             fprintf(stderr,
-                    "error: invalid argument \"%s\" for \"--replicas\" flag: "
-                    "strconv.ParseInt: parsing \"%s\": invalid syntax\n",
+                    "Error: invalid argument \"%s\" for \"--replicas\" flag: "
+                    "strconv.ParseInt: parsing \"%s\": invalid syntax\n"
+                    "See 'kubectl-lite scale --help' for usage.\n",
                     replicas, replicas);
             rv = 1;
             goto out;
         }
     }
+    if (replicas == NULL) {
+        fprintf(stderr, "error: required flag(s) \"replicas\" not set\n");
+        rv = 1;
+        goto out;
+    }
+    if (kctl_check_output(output, KCTL_OUTPUT_ALL_PRINTERS) != 0) {
+        rv = 1;
+        goto out;
+    }
+    o.output = output;
     if (o.replicas < 0) {
         fprintf(stderr, "error: The --replicas=COUNT flag is required, and "
                         "COUNT must be greater than or equal to 0\n");
@@ -355,11 +373,13 @@ int kctl_cmd_scale(struct kctl_client *cl, int argc, char **argv)
         goto out;
     }
     if (timeout != NULL) {
-        o.timeout_s = parse_duration(timeout);
+        int64_t ns = kctl_parse_duration(timeout);
+        o.timeout_s = ns < 0 ? -1 : (long)((ns + 999999999) / 1000000000);
         if (o.timeout_s < 0) {
             fprintf(stderr,
-                    "error: invalid argument \"%s\" for \"--timeout\" flag: "
-                    "time: invalid duration \"%s\"\n",
+                    "Error: invalid argument \"%s\" for \"--timeout\" flag: "
+                    "time: invalid duration \"%s\"\nSee 'kubectl-lite scale "
+                    "--help' for usage.\n",
                     timeout, timeout);
             rv = 1;
             goto out;
@@ -375,22 +395,48 @@ int kctl_cmd_scale(struct kctl_client *cl, int argc, char **argv)
         rv = 1;
         goto out;
     }
-    if (find_objects(cl, &pos, &files, &o, &items, &n) != 0)
+    errs = json_array();
+    if (find_objects(cl, &pos, &files, &o, &items, &n, errs) != 0) {
         rv = 1;
+        goto out;
+    }
     if (o.resource_version != NULL && n > 1) {
         fprintf(stderr, "error: cannot use --resource-version with multiple "
                         "resources\n");
         rv = 1;
         goto out;
     }
-    if (n == 0 && rv == 0) {
-        fprintf(stderr, "error: no objects passed to scale\n");
+    if (n == 0) {
+        /* kubectl: fmt.Errorf("no objects passed to scale %w", r.Err()) */
+        size_t ne = json_array_size(errs);
+        fprintf(stderr, "error: no objects passed to scale%s%s", ne ? " " : "",
+                ne > 1 ? "[" : "");
+        for (size_t k = 0; k < ne; k++)
+            fprintf(stderr, "%s%s", k ? ", " : "",
+                    json_string_value(
+                        json_object_get(json_array_get(errs, k), "message")));
+        fprintf(stderr, "%s\n", ne > 1 ? "]" : "");
         rv = 1;
+        goto out;
     }
     for (int i = 0; i < n; i++)
         if (scale_one(cl, &items[i], &o) != 0)
             rv = 1;
+    /* the objects that could not be read: after the others, as kubectl's
+     * second Visit meets them */
+    for (size_t k = 0; k < json_array_size(errs); k++) {
+        const json_t *e = json_array_get(errs, k);
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        if (reason != NULL && reason[0] != '\0')
+            fprintf(stderr, "Error from server (%s): %s\n", reason,
+                    json_string_value(json_object_get(e, "message")));
+        else
+            fprintf(stderr, "Error from server: %s\n",
+                    json_string_value(json_object_get(e, "message")));
+        rv = 1;
+    }
 out:
+    json_decref(errs);
     items_free(items, n);
     free(pos.v);
     free(files.v);

@@ -338,9 +338,11 @@ class KubectlLiteApply(unittest.TestCase):
         f = self.write("inv.yaml", "apiVersion: v1\nkind: ConfigMap\n"
                        "metadata:\n  name: Not_Valid\n")
         lite = self.lite("apply", "-f", f)
-        self.assertEqual(lite.returncode, 1)
-        self.assertIn('Error from server (Invalid): error when creating',
-                      lite.stderr)
+        real = self.srv.kubectl("apply", "-f", f)
+        self.assertEqual((lite.returncode, lite.stderr),
+                         (real.returncode, real.stderr))
+        self.assertIn('The ConfigMap "Not_Valid" is invalid: metadata.name: '
+                      'Invalid value: "Not_Valid"', lite.stderr)
         p = self.lite("apply")
         self.assertEqual(p.returncode, 1)
         p = self.lite("apply", "--bogus", "-f", f)
