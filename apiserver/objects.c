@@ -1186,6 +1186,27 @@ out:
 
 /* --- delete ------------------------------------------------------------- */
 
+void api_delopts_fields(struct api_ctx *c, const json_t *o,
+                        struct api_delopts *d)
+{
+    const json_t *v = json_object_get(o, "gracePeriodSeconds");
+    const json_t *pre = json_object_get(o, "preconditions");
+
+    if (json_is_integer(v))
+        d->grace = json_integer_value(v);
+    v = json_object_get(o, "propagationPolicy");
+    if (json_is_string(v))
+        d->propagation = json_string_value(v);
+    d->pre_uid = json_string_value(json_object_get(pre, "uid"));
+    d->pre_rv = json_string_value(json_object_get(pre, "resourceVersion"));
+    if (json_is_array(json_object_get(o, "dryRun")) &&
+        json_array_size(json_object_get(o, "dryRun")) &&
+        api_query(c->r, "dryRun") == NULL) {
+        /* body dryRun: treated as the query parameter */
+        c->body_dry_run = true;
+    }
+}
+
 int api_parse_delopts(struct api_ctx *c, struct api_delopts *d)
 {
     const char *g = api_query(c->r, "gracePeriodSeconds");
@@ -1200,23 +1221,8 @@ int api_parse_delopts(struct api_ctx *c, struct api_delopts *d)
     } else if (c->r->in_process && c->r->body_json) {
         d->body = json_deep_copy(c->r->body_json);
     }
-    if (d->body && json_is_object(d->body)) {
-        json_t *v = json_object_get(d->body, "gracePeriodSeconds");
-        if (json_is_integer(v))
-            d->grace = json_integer_value(v);
-        v = json_object_get(d->body, "propagationPolicy");
-        if (json_is_string(v))
-            d->propagation = json_string_value(v);
-        json_t *pre = json_object_get(d->body, "preconditions");
-        d->pre_uid = json_string_value(json_object_get(pre, "uid"));
-        d->pre_rv = json_string_value(json_object_get(pre, "resourceVersion"));
-        if (json_is_array(json_object_get(d->body, "dryRun")) &&
-            json_array_size(json_object_get(d->body, "dryRun")) &&
-            api_query(c->r, "dryRun") == NULL) {
-            /* body dryRun: treated as the query parameter */
-            c->body_dry_run = true;
-        }
-    }
+    if (d->body && json_is_object(d->body))
+        api_delopts_fields(c, d->body, d);
     if (g && *g)
         d->grace = strtoll(g, NULL, 10);
     if (p && *p)

@@ -45,6 +45,11 @@ int api_apply_patch(struct api_ctx *c, int type, const json_t *doc,
                     const json_t *patch, const char *gv, const char *kind,
                     json_t **ret);
 int api_parse_delopts(struct api_ctx *c, struct api_delopts *d);
+/* The DeleteOptions fields of o (a DeleteOptions body, or an Eviction's
+ * deleteOptions) into d: grace period, propagation, preconditions, and
+ * dryRun (which sets c->body_dry_run). Strings borrow from o. */
+void api_delopts_fields(struct api_ctx *c, const json_t *o,
+                        struct api_delopts *d);
 int api_delete_one(struct api_ctx *c, const char *name,
                    const struct api_delopts *d);
 int api_bind_write(struct api_ctx *c, json_t *obj, const json_t *old,

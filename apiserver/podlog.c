@@ -263,9 +263,23 @@ void api_pod_log(struct api_server *srv, struct api_req *r, const json_t *pod,
         goto unreachable;
     body = strstr(head, "\r\n\r\n") + 4;
     if (code != 200) {
-        /* the agent's error, as the Status a client expects */
+        /* the agent's error, as the Status a client expects; its body may
+         * come after the head (the agent closes the connection after it) */
         char msg[512];
-        size_t bl = hl - (size_t)(body - head);
+        size_t bl;
+        while (hl < API_LOG_HEAD_MAX) {
+            ssize_t n = read(fd, head + hl, API_LOG_HEAD_MAX - hl);
+            if (n > 0) {
+                hl += (size_t)n;
+                head[hl] = '\0';
+            } else if (n < 0 && errno == EAGAIN) {
+                if (wait_fd(fd, POLLIN, deadline) != 0)
+                    break;
+            } else {
+                break; /* end of the reply */
+            }
+        }
+        bl = hl - (size_t)(body - head);
         snprintf(msg, sizeof msg, "%.*s", (int)(bl > 400 ? 400 : bl), body);
         while (strlen(msg) && (msg[strlen(msg) - 1] == '\n'))
             msg[strlen(msg) - 1] = '\0';

@@ -329,17 +329,10 @@ static void do_eviction(struct api_ctx *c)
     }
     if (api_decode_body(c, &body) != 0)
         return;
+    /* deleteOptions.dryRun too: kubectl drain --dry-run=server sends it
+     * there, and an eviction that ignored it would evict for real. */
     dopts = json_object_get(body, "deleteOptions");
-    if (json_is_integer(json_object_get(dopts, "gracePeriodSeconds")))
-        d.grace =
-            json_integer_value(json_object_get(dopts, "gracePeriodSeconds"));
-    d.propagation =
-        json_string_value(json_object_get(dopts, "propagationPolicy"));
-    {
-        const json_t *pre = json_object_get(dopts, "preconditions");
-        d.pre_uid = json_string_value(json_object_get(pre, "uid"));
-        d.pre_rv = json_string_value(json_object_get(pre, "resourceVersion"));
-    }
+    api_delopts_fields(c, dopts, &d);
     struct api_resp sub;
     struct api_resp *save = c->o;
     memset(&sub, 0, sizeof sub);
