@@ -89,6 +89,11 @@ void ctrl_wq_destroy(struct ctrl_wq *q); /* NULL ok; after shutdown */
  * again after ctrl_wq_done). Never blocks. */
 void ctrl_wq_add(struct ctrl_wq *q, const char *key);
 void ctrl_wq_add_after(struct ctrl_wq *q, const char *key, int64_t delay_ns);
+/* Queues key at once if it was last handed out interval_ns ago or more
+ * (or never), else for interval_ns after that: a burst of changes costs
+ * one reconcile per interval. A queued key stays as it is. */
+void ctrl_wq_add_coalesced(struct ctrl_wq *q, const char *key,
+                           int64_t interval_ns);
 /* Per-key exponential back-off: 5 ms doubling up to 60 s. */
 void ctrl_wq_add_rate_limited(struct ctrl_wq *q, const char *key);
 void ctrl_wq_forget(struct ctrl_wq *q, const char *key);

@@ -16,6 +16,18 @@
  * availableReplicas with minReadySeconds, observedGeneration) is written
  * through /status when it changed; a pod that will become available later
  * re-queues the key for then.
+ *
+ * Pod events that can only raise the counts (a pod created while more
+ * creates are still expected, a pod turning Running or Ready, a resync)
+ * and the echo of our own status write queue the set coalesced
+ * (ctrl_wq_add_coalesced): at most one sync per 100 us per replica
+ * (100 ms for 1,000 pods), the first one after a quiet spell at once.
+ * A sync walks every pod of the set, so without this a set whose 1,000
+ * pods each change twice costs 2,000 walks of 1,000 pods. Anything that
+ * lets the set act or lowers a count (the last expected create, a
+ * delete, a pod failing or losing Ready, labels or owners changing, a
+ * spec change) queues it at once, so the status only ever lags on the
+ * side of fewer ready pods.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +40,8 @@
 #include "lib/log.h"
 
 #define COMPONENT "replicaset-controller"
+#define COALESCE_PER_REPLICA_NS 100000LL
+#define COALESCE_MAX_NS 500000000LL
 
 static bool is_rs_ref(const json_t *ref)
 {
@@ -35,7 +49,27 @@ static bool is_rs_ref(const json_t *ref)
     return k && strcmp(k, "ReplicaSet") == 0;
 }
 
-static void enqueue_owner(struct ctrl_manager *m, const json_t *pod)
+/* Queues the set: at once, or coalesced with its other status-only
+ * changes (see DESIGN). */
+static void enqueue_rs(struct ctrl_manager *m, const char *key, bool urgent)
+{
+    json_t *rs;
+    int64_t interval;
+
+    if (urgent) {
+        ctrl_wq_add(m->rs.wq, key);
+        return;
+    }
+    rs = ctrl_informer_get(m->rss, key);
+    interval = ctrl_jint(rs, "spec.replicas", 1) * COALESCE_PER_REPLICA_NS;
+    json_decref(rs);
+    if (interval > COALESCE_MAX_NS)
+        interval = COALESCE_MAX_NS;
+    ctrl_wq_add_coalesced(m->rs.wq, key, interval);
+}
+
+static void enqueue_owner(struct ctrl_manager *m, const json_t *pod,
+                          bool urgent)
 {
     const json_t *ref = ctrl_controller_ref(pod);
     const char *ns = ctrl_jstr(pod, "metadata.namespace");
@@ -44,7 +78,7 @@ static void enqueue_owner(struct ctrl_manager *m, const json_t *pod)
         return;
     snprintf(key, sizeof key, "%s/%s", ns,
              json_string_value(json_object_get(ref, "name")));
-    ctrl_wq_add(m->rs.wq, key);
+    enqueue_rs(m, key, urgent);
 }
 
 static bool deleting(const json_t *o)
@@ -80,19 +114,40 @@ static bool matters_to_owner(const json_t *old_obj, const json_t *new_obj)
     return ctrl_pod_is_ready(old_obj) != ctrl_pod_is_ready(new_obj);
 }
 
+/* A pod update that matters to its owner only by raising its counts: same
+ * labels, owners and deletion state, still active, and not losing
+ * Ready. */
+static bool only_progress(const json_t *old_obj, const json_t *new_obj)
+{
+    static const char *const paths[] = {
+        "metadata.labels",
+        "metadata.ownerReferences",
+        "metadata.deletionTimestamp",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (!same_at(old_obj, new_obj, paths[i]))
+            return false;
+    if (!ctrl_pod_is_active(new_obj))
+        return false;
+    return !ctrl_pod_is_ready(old_obj) || ctrl_pod_is_ready(new_obj);
+}
+
 static void pod_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
 {
     struct ctrl_manager *m = arg;
     const json_t *o = new_obj ? new_obj : old_obj;
     const json_t *ref = ctrl_controller_ref(o);
+    bool urgent = true;
     char key[512];
 
     if (ref && is_rs_ref(ref)) {
         snprintf(key, sizeof key, "%s/%s", ctrl_jstr(o, "metadata.namespace"),
                  json_string_value(json_object_get(ref, "name")));
-        if (old_obj == NULL && new_obj && !deleting(new_obj))
+        if (old_obj == NULL && new_obj && !deleting(new_obj)) {
             ctrl_exp_observe(m, key, 1, 0);
-        else if (new_obj == NULL && !deleting(old_obj))
+            /* the last create expected lets the set act again */
+            urgent = ctrl_exp_satisfied(m, key);
+        } else if (new_obj == NULL && !deleting(old_obj))
             ctrl_exp_observe(m, key, 0, 1);
         else if (old_obj && new_obj && old_obj != new_obj &&
                  !deleting(old_obj) && deleting(new_obj))
@@ -101,13 +156,17 @@ static void pod_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
     if (old_obj && new_obj && old_obj != new_obj) {
         const json_t *oref = ctrl_controller_ref(old_obj);
         if (oref && !json_equal((json_t *)oref, (json_t *)ref))
-            enqueue_owner(m, old_obj);
+            enqueue_owner(m, old_obj, true);
     }
     if (ref) {
-        if (old_obj && new_obj && old_obj != new_obj &&
-            !matters_to_owner(old_obj, new_obj))
-            return; /* e.g. the binding: nothing the set counts changed */
-        enqueue_owner(m, o);
+        if (old_obj && new_obj && old_obj != new_obj) {
+            if (!matters_to_owner(old_obj, new_obj))
+                return; /* e.g. the binding: nothing the set counts changed */
+            urgent = !only_progress(old_obj, new_obj);
+        } else if (old_obj == new_obj) {
+            urgent = false; /* a resync */
+        }
+        enqueue_owner(m, o, urgent);
     } else if (new_obj && ctrl_pod_is_active(new_obj)) {
         /* an orphan: every ReplicaSet that selects it may adopt it */
         json_t *rss =
@@ -121,13 +180,32 @@ static void pod_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
     }
 }
 
+/* A ReplicaSet update that changed only its status (our own write, most
+ * often) or nothing (a resync). */
+static bool rs_status_only(const json_t *old_obj, const json_t *new_obj)
+{
+    static const char *const paths[] = {
+        "spec",
+        "metadata.generation",
+        "metadata.labels",
+        "metadata.ownerReferences",
+        "metadata.deletionTimestamp",
+    };
+    if (old_obj == NULL || new_obj == NULL)
+        return false;
+    for (size_t i = 0; old_obj != new_obj && i < sizeof paths / sizeof paths[0];
+         i++)
+        if (!same_at(old_obj, new_obj, paths[i]))
+            return false;
+    return true;
+}
+
 static void rs_cb(void *arg, const json_t *old_obj, const json_t *new_obj)
 {
     struct ctrl_manager *m = arg;
     char key[512];
-    (void)old_obj;
     ctrl_obj_key(new_obj ? new_obj : old_obj, key, sizeof key);
-    ctrl_wq_add(m->rs.wq, key);
+    enqueue_rs(m, key, !rs_status_only(old_obj, new_obj));
 }
 
 int ctrl_rs_init(struct ctrl_manager *m)
@@ -138,48 +216,40 @@ int ctrl_rs_init(struct ctrl_manager *m)
     return rv;
 }
 
-struct owned_ctx {
-    const char *uid;
-    const json_t *selector;
-    bool adopt;
-};
-
-static bool owned_or_orphan(const json_t *pod, void *arg)
-{
-    struct owned_ctx *c = arg;
-    const json_t *ref = ctrl_controller_ref(pod);
-    if (!ctrl_pod_is_active(pod))
-        return false;
-    if (ref) {
-        const char *u = json_string_value(json_object_get(ref, "uid"));
-        return u && strcmp(u, c->uid) == 0;
-    }
-    return c->adopt && ctrl_selector_matches(c->selector,
-                                             ctrl_jget(pod, "metadata.labels"));
-}
-
-/* The active pods we control plus orphans we may adopt, through the
- * pods informer's controller-uid index (no scan of every pod). */
+/* The active pods we control, through the pods informer's controller-uid
+ * index (no scan of every pod, and no ownerReferences walk: the index is
+ * by that uid), and in *ret_orphans (when asked) the active pods without a
+ * controller that match our selector, which we may adopt. NULL on
+ * ENOMEM. */
 static json_t *select_pods(struct ctrl_manager *m, const char *ns,
-                           struct owned_ctx *oc)
+                           const char *uid, const json_t *selector,
+                           json_t **ret_orphans)
 {
-    json_t *cand = ctrl_informer_by_index(m->pods, oc->uid, ns), *orph, *out;
+    json_t *cand = ctrl_informer_by_index(m->pods, uid, ns), *out, *orph;
     size_t i;
     json_t *p;
 
-    if (cand == NULL)
-        return NULL;
-    if (oc->adopt) {
-        orph = ctrl_informer_by_index(m->pods, "", ns);
-        json_array_extend(cand, orph);
-        json_decref(orph);
-    }
     out = json_array();
+    if (cand == NULL || out == NULL) {
+        json_decref(cand);
+        json_decref(out);
+        return NULL;
+    }
     json_array_foreach (cand, i, p) {
-        if (owned_or_orphan(p, oc))
+        if (ctrl_pod_is_active(p))
             json_array_append(out, p);
     }
     json_decref(cand);
+    if (ret_orphans == NULL)
+        return out;
+    *ret_orphans = json_array();
+    orph = ctrl_informer_by_index(m->pods, "", ns);
+    json_array_foreach (orph, i, p) {
+        if (ctrl_pod_is_active(p) && ctrl_controller_ref(p) == NULL &&
+            ctrl_selector_matches(selector, ctrl_jget(p, "metadata.labels")))
+            json_array_append(*ret_orphans, p);
+    }
+    json_decref(orph);
     return out;
 }
 
@@ -372,8 +442,11 @@ static bool status_differs(const json_t *rs, const json_t *st)
 int ctrl_rs_reconcile(struct ctrl_manager *m, const char *key)
 {
     json_t *rs = ctrl_informer_get(m->rss, key), *pods = NULL, *st = NULL;
-    struct owned_ctx oc;
+    json_t *orphans = NULL;
+    const json_t *selector;
+    const char *uid;
     int64_t replicas, diff, recheck = 0;
+    bool may_manage, adopt_ok;
     int rv = 0;
     size_t i;
     json_t *p;
@@ -382,27 +455,28 @@ int ctrl_rs_reconcile(struct ctrl_manager *m, const char *key)
         ctrl_exp_delete(m, key);
         return 0;
     }
-    oc.uid = ctrl_jstr(rs, "metadata.uid");
-    oc.selector = ctrl_jget(rs, "spec.selector");
-    oc.adopt = !deleting(rs) && json_is_object(oc.selector) &&
-               json_object_size(oc.selector) > 0;
-    if (oc.uid == NULL)
+    /* Expectations before the pods, as upstream: a create observed
+     * between the two would otherwise be counted as missing and made
+     * twice. */
+    may_manage = !deleting(rs) && ctrl_exp_satisfied(m, key);
+    uid = ctrl_jstr(rs, "metadata.uid");
+    selector = ctrl_jget(rs, "spec.selector");
+    adopt_ok = !deleting(rs) && json_is_object(selector) &&
+               json_object_size(selector) > 0;
+    if (uid == NULL)
         goto out;
-    pods = select_pods(m, ctrl_jstr(rs, "metadata.namespace"), &oc);
+    pods = select_pods(m, ctrl_jstr(rs, "metadata.namespace"), uid, selector,
+                       adopt_ok ? &orphans : NULL);
     if (pods == NULL) {
         rv = K1S_ENOMEM;
         goto out;
     }
-    for (i = 0; i < json_array_size(pods);) {
-        p = json_array_get(pods, i);
-        if (ctrl_controller_ref(p) == NULL && adopt(m, rs, p) != 0) {
-            json_array_remove(pods, i); /* somebody else got it */
-            continue;
-        }
-        i++;
+    json_array_foreach (orphans, i, p) {
+        if (adopt(m, rs, p) == 0) /* else somebody else got it */
+            json_array_append(pods, p);
     }
     replicas = ctrl_jint(rs, "spec.replicas", 1);
-    if (!deleting(rs) && ctrl_exp_satisfied(m, key)) {
+    if (may_manage) {
         diff = (int64_t)json_array_size(pods) - replicas;
         if (diff < 0) {
             int64_t n =
@@ -439,6 +513,7 @@ int ctrl_rs_reconcile(struct ctrl_manager *m, const char *key)
         ctrl_wq_add_after(m->rs.wq, key, recheck);
 out:
     json_decref(st);
+    json_decref(orphans);
     json_decref(pods);
     json_decref(rs);
     return rv;

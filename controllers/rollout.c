@@ -325,26 +325,37 @@ json_t *ctrl_rs_status(const json_t *rs, const json_t *pods, int64_t now_ns,
     size_t i;
     json_t *p, *st;
 
+    /* Called for every pod of a set on each sync: each pod's labels and
+     * Ready condition are looked up once. */
     json_array_foreach (pods, i, p) {
         json_t *labels = ctrl_jget(p, "metadata.labels");
+        const json_t *rc = ctrl_get_condition(p, "Ready");
+        const char *rst = json_string_value(json_object_get(rc, "status"));
         const char *k;
         json_t *v;
         bool all = true;
         json_object_foreach (tlabels, k, v) {
-            if (!json_equal(json_object_get(labels, k), v)) {
+            json_t *have = json_object_get(labels, k);
+            const char *a = json_string_value(have);
+            const char *b = json_string_value(v);
+            if (a && b ? strcmp(a, b) != 0 : !json_equal(have, v)) {
                 all = false;
                 break;
             }
         }
         if (all)
             full++;
-        if (ctrl_pod_is_ready(p)) {
+        if (rst && strcmp(rst, "True") == 0) {
+            /* ctrl_pod_is_available without a second lookup */
+            int64_t since =
+                min_ready > 0 ? ctrl_time_ns(json_string_value(
+                                    json_object_get(rc, "lastTransitionTime")))
+                              : 0;
             ready++;
-            if (ctrl_pod_is_available(p, min_ready, now_ns)) {
+            if (min_ready <= 0 ||
+                (since != 0 && since + min_ready * 1000000000LL <= now_ns)) {
                 avail++;
             } else {
-                int64_t since = ctrl_time_ns(json_string_value(json_object_get(
-                    ctrl_get_condition(p, "Ready"), "lastTransitionTime")));
                 int64_t left = since + min_ready * 1000000000LL - now_ns;
                 if (left < 1000000000LL)
                     left = 1000000000LL;

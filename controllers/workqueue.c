@@ -11,6 +11,15 @@
  * workers at once, yet no change is lost. Rate limiting is per key:
  * 5 ms * 2^failures, capped at 60 s (client-go's default item back-off is
  * 5 ms .. 1000 s; 60 s keeps a broken object from going quiet for long).
+ *
+ * Coalescing (ctrl_wq_add_coalesced): a key handed out less than
+ * `interval` ago is not queued at once but for `interval` after that
+ * start, so a burst of changes to what one key covers (a ReplicaSet's
+ * 1,000 pods becoming Ready) costs one reconcile per interval instead of
+ * one per change; a key quiet for longer is queued at once, so a lone
+ * change is seen without delay. The start times are kept only while they
+ * can matter (pruned once they are older than the longest interval asked
+ * for).
  * One mutex, never held across anything but this file's code.
  */
 #include <pthread.h>
@@ -38,6 +47,9 @@ struct ctrl_wq {
     struct ctrl_map *processing;
     struct ctrl_map *failures;  /* key -> (intptr_t)count */
     struct ctrl_map *delay_due; /* key -> int64_t* earliest due */
+    struct ctrl_map *started;   /* key -> int64_t* last handed out */
+    int64_t coalesce_max;       /* longest interval asked for, 0: none */
+    int64_t next_prune;
     char **ready;
     size_t rhead, rlen, rcap;
     struct wq_delayed *heap;
@@ -59,7 +71,9 @@ int ctrl_wq_create(const char *name, struct ctrl_wq **ret)
     q->processing = ctrl_map_create();
     q->failures = ctrl_map_create();
     q->delay_due = ctrl_map_create();
-    if (!q->queued || !q->processing || !q->failures || !q->delay_due) {
+    q->started = ctrl_map_create();
+    if (!q->queued || !q->processing || !q->failures || !q->delay_due ||
+        !q->started) {
         ctrl_wq_destroy(q);
         return K1S_ENOMEM;
     }
@@ -91,6 +105,7 @@ void ctrl_wq_destroy(struct ctrl_wq *q)
     ctrl_map_destroy(q->processing, NULL);
     ctrl_map_destroy(q->failures, NULL);
     ctrl_map_destroy(q->delay_due, free);
+    ctrl_map_destroy(q->started, free);
     free(q);
 }
 
@@ -188,27 +203,22 @@ static struct wq_delayed heap_pop(struct ctrl_wq *q)
     return top;
 }
 
-void ctrl_wq_add_after(struct ctrl_wq *q, const char *key, int64_t delay_ns)
+/* Locked. */
+static void add_after_locked(struct ctrl_wq *q, const char *key, int64_t due)
 {
-    int64_t due, *cur;
+    int64_t *cur;
     char *k;
 
-    if (delay_ns <= 0) {
-        ctrl_wq_add(q, key);
-        return;
-    }
-    due = clock_mono_ns() + delay_ns;
-    pthread_mutex_lock(&q->mu);
     if (q->shutdown)
-        goto out;
+        return;
     cur = ctrl_map_get(q->delay_due, key);
     if (cur != NULL && *cur <= due)
-        goto out; /* an earlier wake-up is already planned */
+        return; /* an earlier wake-up is already planned */
     if (cur == NULL) {
         cur = malloc(sizeof *cur);
         if (cur == NULL || ctrl_map_put(q->delay_due, key, cur, NULL) != 0) {
             free(cur);
-            goto out;
+            return;
         }
     }
     *cur = due;
@@ -216,7 +226,34 @@ void ctrl_wq_add_after(struct ctrl_wq *q, const char *key, int64_t delay_ns)
     if (k != NULL)
         heap_push(q, due, k);
     pthread_cond_signal(&q->cond);
-out:
+}
+
+void ctrl_wq_add_after(struct ctrl_wq *q, const char *key, int64_t delay_ns)
+{
+    if (delay_ns <= 0) {
+        ctrl_wq_add(q, key);
+        return;
+    }
+    pthread_mutex_lock(&q->mu);
+    add_after_locked(q, key, clock_mono_ns() + delay_ns);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void ctrl_wq_add_coalesced(struct ctrl_wq *q, const char *key,
+                           int64_t interval_ns)
+{
+    int64_t now = clock_mono_ns(), *last;
+
+    pthread_mutex_lock(&q->mu);
+    if (interval_ns > q->coalesce_max)
+        q->coalesce_max = interval_ns;
+    if (ctrl_map_get(q->queued, key) == NULL) {
+        last = ctrl_map_get(q->started, key);
+        if (last == NULL || now - *last >= interval_ns)
+            add_locked(q, key);
+        else
+            add_after_locked(q, key, *last + interval_ns);
+    }
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -269,24 +306,82 @@ static int64_t promote_due(struct ctrl_wq *q, int64_t now)
     return q->hlen > 0 ? q->heap[0].due : 0;
 }
 
+struct prune_ctx {
+    int64_t before;
+    char **stale;
+    size_t n, cap;
+};
+
+static int collect_stale(const char *key, void *val, void *arg)
+{
+    struct prune_ctx *c = arg;
+    char *k;
+    if (*(int64_t *)val >= c->before)
+        return 0;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 16;
+        char **n = realloc(c->stale, ncap * sizeof *n);
+        if (n == NULL)
+            return 1; /* the rest waits for the next prune */
+        c->stale = n;
+        c->cap = ncap;
+    }
+    k = strdup(key);
+    if (k == NULL)
+        return 1;
+    c->stale[c->n++] = k;
+    return 0;
+}
+
+/* Locked: notes when key was handed out, for ctrl_wq_add_coalesced, and
+ * about once a second forgets the starts too old to delay anything. */
+static void note_start(struct ctrl_wq *q, const char *key, int64_t now)
+{
+    int64_t *t;
+
+    if (q->coalesce_max == 0)
+        return;
+    if (now >= q->next_prune) {
+        struct prune_ctx c = {now - q->coalesce_max, NULL, 0, 0};
+        ctrl_map_each(q->started, collect_stale, &c);
+        for (size_t i = 0; i < c.n; i++) {
+            free(ctrl_map_del(q->started, c.stale[i]));
+            free(c.stale[i]);
+        }
+        free(c.stale);
+        q->next_prune = now + 1000000000LL;
+    }
+    t = ctrl_map_get(q->started, key);
+    if (t == NULL) {
+        t = malloc(sizeof *t);
+        if (t == NULL || ctrl_map_put(q->started, key, t, NULL) != 0) {
+            free(t);
+            return;
+        }
+    }
+    *t = now;
+}
+
 int ctrl_wq_get(struct ctrl_wq *q, char **ret_key)
 {
     int rv = 0;
 
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        int64_t next;
+        int64_t next, now;
         if (q->shutdown) {
             rv = K1S_ESHUTDOWN;
             break;
         }
-        next = promote_due(q, clock_mono_ns());
+        now = clock_mono_ns();
+        next = promote_due(q, now);
         if (q->rlen > 0) {
             char *k = q->ready[q->rhead];
             q->rhead = (q->rhead + 1) % q->rcap;
             q->rlen--;
             ctrl_map_del(q->queued, k);
             ctrl_map_put(q->processing, k, PRESENT, NULL);
+            note_start(q, k, now);
             *ret_key = k;
             break;
         }

@@ -26,6 +26,12 @@
  * controller (weight 2, as PodTopologySpread's default), NodeAffinity
  * preferred terms and TaintToleration PreferNoSchedule, each normalized to
  * 0..100 like the framework's DefaultNormalizeScore.
+ *
+ * Cost: a cycle filters hundreds of nodes, so nothing is looked up in JSON
+ * per node that can be looked up once: the pod's fields once per cycle
+ * (struct sched_pod), the node's labels, taints, unschedulable and Ready
+ * once per node version (struct sched_node). A node with no taints and a
+ * pod with no selectors, ports or anti-affinity cost a few compares.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +107,9 @@ void sched_pod_requests(const json_t *pod, bool nonzero, struct sched_res *ret)
 
 /* ------------------------------------------------------------ node */
 
+static void node_precompute(struct sched_node *n);
+static void pod_read(struct sched_pod *ret, const json_t *pod);
+
 static int64_t res_of(const json_t *list, const char *name, int64_t scale,
                       int64_t def)
 {
@@ -138,6 +147,7 @@ int sched_node_init(struct sched_node *n, const json_t *node)
         return K1S_ENOMEM;
     }
     n->node = json_incref((json_t *)node);
+    node_precompute(n);
     return 0;
 }
 
@@ -149,6 +159,8 @@ void sched_node_close(struct sched_node *n)
     n->node = NULL;
     n->pods = NULL;
     n->owners = NULL;
+    n->labels = NULL;
+    n->taints = NULL;
 }
 
 static const char *owner_uid(const json_t *pod)
@@ -231,12 +243,10 @@ static bool streq(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* v1.Toleration.ToleratesTaint */
-bool sched_tolerates(const json_t *tolerations, const json_t *taint)
+/* v1.Toleration.ToleratesTaint for the taint key=tv:te. */
+static bool tolerates(const json_t *tolerations, const char *tk, const char *tv,
+                      const char *te)
 {
-    const char *tk = json_string_value(json_object_get(taint, "key"));
-    const char *tv = json_string_value(json_object_get(taint, "value"));
-    const char *te = json_string_value(json_object_get(taint, "effect"));
     json_t *t;
     size_t i;
 
@@ -261,6 +271,14 @@ bool sched_tolerates(const json_t *tolerations, const json_t *taint)
         }
     }
     return false;
+}
+
+bool sched_tolerates(const json_t *tolerations, const json_t *taint)
+{
+    return tolerates(tolerations,
+                     json_string_value(json_object_get(taint, "key")),
+                     json_string_value(json_object_get(taint, "value")),
+                     json_string_value(json_object_get(taint, "effect")));
 }
 
 static bool str_in(const char *v, const json_t *values)
@@ -311,11 +329,12 @@ static bool requirement_matches(const json_t *req, const json_t *fields)
     return false;
 }
 
-bool sched_node_selector_term_matches(const json_t *term, const json_t *node)
+/* NodeSelectorTerm against a node whose labels are given. */
+static bool term_matches(const json_t *term, const json_t *labels,
+                         const json_t *node)
 {
     json_t *exprs = json_object_get(term, "matchExpressions");
     json_t *fexprs = json_object_get(term, "matchFields");
-    json_t *labels = ctrl_jget(node, "metadata.labels");
     json_t *fields, *e;
     size_t i;
     bool ok = true;
@@ -340,30 +359,41 @@ bool sched_node_selector_term_matches(const json_t *term, const json_t *node)
     return ok;
 }
 
-bool sched_node_matches_affinity(const json_t *pod, const json_t *node)
+bool sched_node_selector_term_matches(const json_t *term, const json_t *node)
 {
-    json_t *sel = ctrl_jget(pod, "spec.nodeSelector");
-    json_t *labels = ctrl_jget(node, "metadata.labels");
-    json_t *req, *terms, *t;
+    return term_matches(term, ctrl_jget(node, "metadata.labels"), node);
+}
+
+/* nodeSelector and required node affinity of p against a node with these
+ * labels. */
+static bool affinity_ok(const struct sched_pod *p, const json_t *labels,
+                        const json_t *node)
+{
+    json_t *terms, *t;
     const char *k;
     json_t *v;
     size_t i;
 
-    json_object_foreach (sel, k, v) {
+    json_object_foreach ((json_t *)p->node_selector, k, v) {
         if (!streq(json_string_value(json_object_get(labels, k)),
                    json_string_value(v)))
             return false;
     }
-    req = ctrl_jget(pod, "spec.affinity.nodeAffinity."
-                         "requiredDuringSchedulingIgnoredDuringExecution");
-    if (req == NULL || json_is_null(req))
+    if (p->required == NULL)
         return true;
-    terms = json_object_get(req, "nodeSelectorTerms");
+    terms = json_object_get(p->required, "nodeSelectorTerms");
     json_array_foreach (terms, i, t) {
-        if (sched_node_selector_term_matches(t, node))
+        if (term_matches(t, labels, node))
             return true;
     }
     return false;
+}
+
+bool sched_node_matches_affinity(const json_t *pod, const json_t *node)
+{
+    struct sched_pod p;
+    pod_read(&p, pod);
+    return affinity_ok(&p, ctrl_jget(node, "metadata.labels"), node);
 }
 
 static const char *ready_status(const json_t *node)
@@ -401,51 +431,62 @@ static bool has_taint_key(const json_t *taints, const char *key)
     return false;
 }
 
-static bool filter_taints(const json_t *pod, const json_t *node,
-                          struct sched_fail *f)
+static void node_precompute(struct sched_node *n)
 {
-    json_t *tols = ctrl_jget(pod, "spec.tolerations");
-    json_t *taints = ctrl_jget(node, "spec.taints"), *t;
     const char *rs;
+    json_t *t;
     size_t i;
 
-    json_array_foreach (taints, i, t) {
+    n->labels = ctrl_jget(n->node, "metadata.labels");
+    n->taints = ctrl_jget(n->node, "spec.taints");
+    n->unschedulable = json_is_true(ctrl_jget(n->node, "spec.unschedulable"));
+    json_array_foreach ((json_t *)n->taints, i, t) {
+        const char *eff = json_string_value(json_object_get(t, "effect"));
+        if (streq(eff, "NoSchedule") || streq(eff, "NoExecute"))
+            n->hard_taints = true;
+        else if (streq(eff, "PreferNoSchedule"))
+            n->prefer_taints = true;
+    }
+    rs = ready_status(n->node);
+    if (!streq(rs, "True") &&
+        !has_taint_key(n->taints, "node.kubernetes.io/not-ready") &&
+        !has_taint_key(n->taints, "node.kubernetes.io/unreachable"))
+        n->implied_taint = streq(rs, "Unknown")
+                               ? "node.kubernetes.io/unreachable"
+                               : "node.kubernetes.io/not-ready";
+}
+
+static bool filter_taints(const struct sched_pod *p, const struct sched_node *n,
+                          struct sched_fail *f)
+{
+    json_t *t;
+    size_t i;
+
+    if (!n->hard_taints)
+        goto implied;
+    json_array_foreach ((json_t *)n->taints, i, t) {
         const char *eff = json_string_value(json_object_get(t, "effect"));
         const char *key = json_string_value(json_object_get(t, "key"));
         const char *val = json_string_value(json_object_get(t, "value"));
         if (!streq(eff, "NoSchedule") && !streq(eff, "NoExecute"))
             continue;
-        if (!sched_tolerates(tols, t)) {
+        if (!tolerates(p->tolerations, key, val, eff)) {
             fail1(f, true, "node(s) had untolerated taint {%s: %s}",
                   key ? key : "", val ? val : "");
             return false;
         }
     }
-    rs = ready_status(node);
-    if (!streq(rs, "True") &&
-        !has_taint_key(taints, "node.kubernetes.io/not-ready") &&
-        !has_taint_key(taints, "node.kubernetes.io/unreachable")) {
-        const char *key = streq(rs, "Unknown")
-                              ? "node.kubernetes.io/unreachable"
-                              : "node.kubernetes.io/not-ready";
-        json_t *synth =
-            json_pack("{s:s,s:s}", "key", key, "effect", "NoSchedule");
-        bool ok = sched_tolerates(tols, synth);
-        json_decref(synth);
-        if (!ok) {
-            fail1(f, true, "node(s) had untolerated taint {%s: %s}", key, "");
-            return false;
-        }
+implied:
+    if (n->implied_taint &&
+        !tolerates(p->tolerations, n->implied_taint, "", "NoSchedule")) {
+        fail1(f, true, "node(s) had untolerated taint {%s: %s}",
+              n->implied_taint, "");
+        return false;
     }
     return true;
 }
 
-struct port {
-    const char *ip, *proto;
-    long long port;
-};
-
-static int pod_host_ports(const json_t *pod, struct port *out, int max)
+static int pod_host_ports(const json_t *pod, struct sched_port *out, int max)
 {
     json_t *cs = ctrl_jget(pod, "spec.containers"), *c, *ports, *p;
     size_t i, j;
@@ -467,7 +508,8 @@ static int pod_host_ports(const json_t *pod, struct port *out, int max)
     return n;
 }
 
-static bool ports_conflict(const struct port *a, const struct port *b)
+static bool ports_conflict(const struct sched_port *a,
+                           const struct sched_port *b)
 {
     if (a->port != b->port || strcmp(a->proto, b->proto) != 0)
         return false;
@@ -475,21 +517,20 @@ static bool ports_conflict(const struct port *a, const struct port *b)
            strcmp(a->ip, b->ip) == 0;
 }
 
-static bool filter_ports(const json_t *pod, const struct sched_node *n,
+static bool filter_ports(const struct sched_pod *sp, const struct sched_node *n,
                          struct sched_fail *f)
 {
-    struct port want[32], have[32];
-    int nw = pod_host_ports(pod, want, 32);
+    struct sched_port have[SCHED_MAX_PORTS];
     size_t i;
     json_t *p;
 
-    if (nw == 0)
+    if (sp->nports == 0)
         return true;
     json_array_foreach (n->pods, i, p) {
-        int nh = pod_host_ports(p, have, 32);
-        for (int a = 0; a < nw; a++)
+        int nh = pod_host_ports(p, have, SCHED_MAX_PORTS);
+        for (int a = 0; a < sp->nports; a++)
             for (int b = 0; b < nh; b++)
-                if (ports_conflict(&want[a], &have[b])) {
+                if (ports_conflict(&sp->ports[a], &have[b])) {
                     fail1(f, false,
                           "node(s) didn't have free ports for the requested "
                           "pod ports");
@@ -557,15 +598,16 @@ static bool any_term_selects(const json_t *owner, const json_t *other)
     return false;
 }
 
-static bool filter_anti_affinity(const json_t *pod, const struct sched_node *n,
+static bool filter_anti_affinity(const struct sched_pod *sp,
+                                 const struct sched_node *n,
                                  struct sched_fail *f)
 {
     size_t i;
     json_t *p;
-    if (!has_anti(pod))
+    if (!sp->anti)
         goto existing;
     json_array_foreach (n->pods, i, p) {
-        if (any_term_selects(pod, p)) {
+        if (any_term_selects(sp->pod, p)) {
             fail1(f, false, "node(s) didn't match pod anti-affinity rules");
             return false;
         }
@@ -574,7 +616,7 @@ existing:
     if (n->n_anti == 0)
         return true;
     json_array_foreach (n->pods, i, p) {
-        if (any_term_selects(p, pod)) {
+        if (any_term_selects(p, sp->pod)) {
             fail1(f, false,
                   "node(s) didn't satisfy existing pods anti-affinity "
                   "rules");
@@ -584,36 +626,70 @@ existing:
     return true;
 }
 
-bool sched_filter(const json_t *pod, const struct sched_res *req,
-                  const struct sched_node *n, struct sched_fail *f)
-{
-    json_t *tols = ctrl_jget(pod, "spec.tolerations");
+/* ------------------------------------------------------------ pod */
 
-    memset(f, 0, sizeof *f);
-    if (json_is_true(ctrl_jget(n->node, "spec.unschedulable"))) {
-        json_t *t =
-            json_pack("{s:s,s:s}", "key", "node.kubernetes.io/unschedulable",
-                      "effect", "NoSchedule");
-        bool ok = sched_tolerates(tols, t);
-        json_decref(t);
-        if (!ok) {
-            fail1(f, true, "node(s) were unschedulable");
-            return false;
-        }
-    }
-    if (!filter_taints(pod, n->node, f))
+/* Everything but the requests (which parse quantities). */
+static void pod_read(struct sched_pod *ret, const json_t *pod)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    const json_t *na =
+        ctrl_jget(json_object_get(spec, "affinity"), "nodeAffinity");
+    const json_t *req =
+        json_object_get(na, "requiredDuringSchedulingIgnoredDuringExecution");
+
+    ret->pod = pod;
+    ret->tolerations = json_object_get(spec, "tolerations");
+    ret->node_selector = json_object_get(spec, "nodeSelector");
+    ret->required = req && !json_is_null(req) ? req : NULL;
+    ret->preferred =
+        json_object_get(na, "preferredDuringSchedulingIgnoredDuringExecution");
+    ret->anti = has_anti(pod);
+    ret->owner_uid = owner_uid(pod);
+    ret->nports = pod_host_ports(pod, ret->ports, SCHED_MAX_PORTS);
+}
+
+void sched_pod_init(struct sched_pod *ret, const json_t *pod)
+{
+    pod_read(ret, pod);
+    sched_pod_requests(pod, false, &ret->req);
+    sched_pod_requests(pod, true, &ret->nzreq);
+}
+
+bool sched_filter_pod(const struct sched_pod *p, const struct sched_node *n,
+                      struct sched_fail *f)
+{
+    /* only nreasons entries of f are ever read: no memset of the rest */
+    f->nreasons = 0;
+    f->unresolvable = false;
+    if (n->unschedulable &&
+        !tolerates(p->tolerations, "node.kubernetes.io/unschedulable", "",
+                   "NoSchedule")) {
+        fail1(f, true, "node(s) were unschedulable");
         return false;
-    if (!sched_node_matches_affinity(pod, n->node)) {
+    }
+    if (!filter_taints(p, n, f))
+        return false;
+    if ((p->node_selector || p->required) &&
+        !affinity_ok(p, n->labels, n->node)) {
         fail1(f, true, "node(s) didn't match Pod's node affinity/selector");
         return false;
     }
-    if (!filter_ports(pod, n, f))
+    if (!filter_ports(p, n, f))
         return false;
-    if (!filter_resources(req, n, f))
+    if (!filter_resources(&p->req, n, f))
         return false;
-    if (!filter_anti_affinity(pod, n, f))
+    if ((p->anti || n->n_anti > 0) && !filter_anti_affinity(p, n, f))
         return false;
     return true;
+}
+
+bool sched_filter(const json_t *pod, const struct sched_res *req,
+                  const struct sched_node *n, struct sched_fail *f)
+{
+    struct sched_pod p;
+    pod_read(&p, pod);
+    p.req = *req;
+    return sched_filter_pod(&p, n, f);
 }
 
 /* ------------------------------------------------------------ scores */
@@ -658,29 +734,33 @@ int64_t sched_count_same_owner(const json_t *pod, const struct sched_node *n)
     return (intptr_t)ctrl_map_get(n->owners, uid);
 }
 
-int64_t sched_preferred_affinity(const json_t *pod, const json_t *node)
+static int64_t preferred(const json_t *prefs, const json_t *labels,
+                         const json_t *node)
 {
-    json_t *prefs = ctrl_jget(pod, "spec.affinity.nodeAffinity."
-                                   "preferredDuringSchedulingIgnoredDuring"
-                                   "Execution"),
-           *p;
+    json_t *p;
     size_t i;
     int64_t sum = 0;
-    json_array_foreach (prefs, i, p) {
-        if (sched_node_selector_term_matches(json_object_get(p, "preference"),
-                                             node))
+    json_array_foreach ((json_t *)prefs, i, p) {
+        if (term_matches(json_object_get(p, "preference"), labels, node))
             sum += json_integer_value(json_object_get(p, "weight"));
     }
     return sum;
 }
 
-int64_t sched_intolerable_prefer(const json_t *pod, const json_t *node)
+int64_t sched_preferred_affinity(const json_t *pod, const json_t *node)
 {
-    json_t *tols = ctrl_jget(pod, "spec.tolerations");
-    json_t *taints = ctrl_jget(node, "spec.taints"), *t;
+    return preferred(ctrl_jget(pod, "spec.affinity.nodeAffinity."
+                                    "preferredDuringSchedulingIgnoredDuring"
+                                    "Execution"),
+                     ctrl_jget(node, "metadata.labels"), node);
+}
+
+static int64_t intolerable_prefer(const json_t *tols, const json_t *taints)
+{
+    json_t *t;
     size_t i;
     int64_t n = 0;
-    json_array_foreach (taints, i, t) {
+    json_array_foreach ((json_t *)taints, i, t) {
         if (streq(json_string_value(json_object_get(t, "effect")),
                   "PreferNoSchedule") &&
             !sched_tolerates(tols, t))
@@ -689,10 +769,28 @@ int64_t sched_intolerable_prefer(const json_t *pod, const json_t *node)
     return n;
 }
 
+int64_t sched_intolerable_prefer(const json_t *pod, const json_t *node)
+{
+    return intolerable_prefer(ctrl_jget(pod, "spec.tolerations"),
+                              ctrl_jget(node, "spec.taints"));
+}
+
 size_t sched_pick(const json_t *pod, const struct sched_node *const *nodes,
                   size_t nf, unsigned salt)
 {
-    struct sched_res nz;
+    struct sched_pod p;
+    if (nf <= 1)
+        return 0;
+    sched_pod_init(&p, pod);
+    return sched_pick_pod(&p, nodes, nf, salt);
+}
+
+size_t sched_pick_pod(const struct sched_pod *p,
+                      const struct sched_node *const *nodes, size_t nf,
+                      unsigned salt)
+{
+    const struct sched_res *nz = &p->nzreq;
+    bool has_pref = json_array_size(p->preferred) > 0;
     int64_t *spread, *aff, *taint, max_spread = 0, max_aff = 0, max_taint = 0;
     int64_t best = -1;
     size_t best_i = 0;
@@ -704,11 +802,15 @@ size_t sched_pick(const json_t *pod, const struct sched_node *const *nodes,
         return salt % nf;
     aff = spread + nf;
     taint = aff + nf;
-    sched_pod_requests(pod, true, &nz);
     for (size_t i = 0; i < nf; i++) {
-        spread[i] = sched_count_same_owner(pod, nodes[i]);
-        aff[i] = sched_preferred_affinity(pod, nodes[i]->node);
-        taint[i] = sched_intolerable_prefer(pod, nodes[i]->node);
+        const struct sched_node *n = nodes[i];
+        spread[i] = p->owner_uid && n->owners
+                        ? (intptr_t)ctrl_map_get(n->owners, p->owner_uid)
+                        : 0;
+        aff[i] = has_pref ? preferred(p->preferred, n->labels, n->node) : 0;
+        taint[i] = n->prefer_taints
+                       ? intolerable_prefer(p->tolerations, n->taints)
+                       : 0;
         if (spread[i] > max_spread)
             max_spread = spread[i];
         if (aff[i] > max_aff)
@@ -718,8 +820,8 @@ size_t sched_pick(const json_t *pod, const struct sched_node *const *nodes,
     }
     for (size_t k = 0; k < nf; k++) {
         size_t i = (k + salt) % nf;
-        int64_t s = sched_score_least_allocated(&nz, nodes[i]) +
-                    sched_score_balanced(&nz, nodes[i]);
+        int64_t s = sched_score_least_allocated(nz, nodes[i]) +
+                    sched_score_balanced(nz, nodes[i]);
         s += 2 *
              (max_spread ? 100 * (max_spread - spread[i]) / max_spread : 100);
         s += max_aff ? 100 * aff[i] / max_aff : 0;

@@ -30,7 +30,10 @@ struct sched_res {
  * scoring plugins use, so empty pods still spread). */
 void sched_pod_requests(const json_t *pod, bool nonzero, struct sched_res *ret);
 
-/* One node as the filters see it. */
+/* One node as the filters see it. The fields after `owners` are read from
+ * the node object once, by sched_node_init (pointers borrowed from
+ * `node`), so that filtering a pod against a node costs a few branches
+ * and no JSON lookups when neither has taints, selectors or ports. */
 struct sched_node {
     json_t *node; /* owned reference */
     char name[256];
@@ -40,7 +43,43 @@ struct sched_node {
     json_t *pods;            /* owned array of bound pods (shared objects) */
     int64_t n_anti;          /* pods with required pod anti-affinity */
     struct ctrl_map *owners; /* controller uid -> (intptr_t) pod count */
+    const json_t *labels;    /* metadata.labels */
+    const json_t *taints;    /* spec.taints */
+    bool unschedulable;      /* spec.unschedulable */
+    bool hard_taints;        /* a NoSchedule or NoExecute taint */
+    bool prefer_taints;      /* a PreferNoSchedule taint */
+    /* the not-ready / unreachable taint the Ready condition implies while
+     * the node-lifecycle controller has not added it, or NULL */
+    const char *implied_taint;
 };
+
+/* A hostPort a pod asks for. */
+struct sched_port {
+    const char *ip, *proto; /* borrowed; "0.0.0.0", "TCP" by default */
+    long long port;
+};
+
+#define SCHED_MAX_PORTS 32
+
+/* What the filters and scores read from a pod, looked up once per
+ * scheduling cycle instead of once per node (pointers borrowed from the
+ * pod, which must outlive it). */
+struct sched_pod {
+    const json_t *pod;
+    const json_t *tolerations;   /* spec.tolerations */
+    const json_t *node_selector; /* spec.nodeSelector */
+    const json_t *required;      /* required node affinity, NULL if none */
+    const json_t *preferred;     /* preferred node affinity terms */
+    bool anti;                   /* has required pod anti-affinity terms */
+    const char *owner_uid;       /* the controller's uid, or NULL */
+    struct sched_res req;        /* sched_pod_requests, nonzero false */
+    struct sched_res nzreq;      /* and true */
+    int nports;
+    struct sched_port ports[SCHED_MAX_PORTS];
+};
+
+/* Fills *ret from pod (borrowed; must outlive *ret). */
+void sched_pod_init(struct sched_pod *ret, const json_t *pod);
 
 /* A filter's verdict for one node: up to 4 reasons (NodeResourcesFit may
  * give several), and whether preemption could help (Unschedulable) or not
@@ -59,6 +98,9 @@ struct sched_fail {
  * else fills *f with the first failing plugin's reasons. */
 bool sched_filter(const json_t *pod, const struct sched_res *req,
                   const struct sched_node *n, struct sched_fail *f);
+/* The same for a pod read by sched_pod_init (its req is the request). */
+bool sched_filter_pod(const struct sched_pod *p, const struct sched_node *n,
+                      struct sched_fail *f);
 
 /* Individual filters (true = passes), for tests and reuse. */
 bool sched_tolerates(const json_t *tolerations, const json_t *taint);
@@ -83,6 +125,10 @@ int64_t sched_intolerable_prefer(const json_t *pod, const json_t *node);
  * feasible[]. */
 size_t sched_pick(const json_t *pod, const struct sched_node *const *nodes,
                   size_t nfeasible, unsigned salt);
+/* The same for a pod read by sched_pod_init. */
+size_t sched_pick_pod(const struct sched_pod *p,
+                      const struct sched_node *const *nodes, size_t nfeasible,
+                      unsigned salt);
 
 /* kube-scheduler's FitError message for nall nodes of which fails[i]
  * failed (nfails == nall: all of them): "0/3 nodes are available: 1
@@ -92,8 +138,10 @@ size_t sched_pick(const json_t *pod, const struct sched_node *const *nodes,
 char *sched_fit_message(size_t nall, const struct sched_fail *fails,
                         size_t nfails);
 
-/* Fills n's name/alloc from node (takes a new reference to it); req and
- * pods start empty. */
+/* Fills n's name/alloc and the fields read once (labels, taints,
+ * unschedulable, the implied not-ready taint) from node (takes a new
+ * reference to it); req and pods start empty. A changed node is a new
+ * sched_node. */
 int sched_node_init(struct sched_node *n, const json_t *node);
 void sched_node_close(struct sched_node *n);
 void sched_node_add_pod(struct sched_node *n, const json_t *pod);

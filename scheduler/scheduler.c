@@ -7,7 +7,11 @@
  *                   key → node name, for bound and *assumed* pods: a pod
  *                   is added to its node as soon as the bind is sent, so
  *                   the next pod already sees the resources taken
- *                   (upstream's "assume" step).
+ *                   (upstream's "assume" step). Pods bound to a node
+ *                   not seen yet wait in a per-node set and join the
+ *                   node when it appears (no scan of every pod per new
+ *                   node, which made a restart with many nodes and pods
+ *                   quadratic).
  *   active queue    a ctrl_wq of pending pod keys (de-duplicated).
  *   unschedulable   keys that fit nowhere. They go back to the active
  *                   queue when a node is added or changes in a way that
@@ -48,12 +52,20 @@ struct sched {
     pthread_mutex_t mu;
     struct ctrl_map *node_cache;     /* name -> struct sched_node* */
     struct ctrl_map *pod_node;       /* pod key -> char* node name */
+    struct ctrl_map *waiting;        /* node name -> struct ctrl_map* of
+                                        pod key -> json_t* (new ref): pods
+                                        on a node not in node_cache */
     struct ctrl_map *unsched;        /* pod key -> (void*)1 */
     const struct sched_node **order; /* nodes sorted by name */
     size_t order_cap;
     bool order_valid; /* false when the node set changed */
     unsigned next_start;
     unsigned salt;
+    /* the cycle's scratch, grown to the number of nodes and reused (worker
+     * thread only): a cycle allocates nothing in proportion to nodes */
+    const struct sched_node **feasible;
+    struct sched_fail *fails;
+    size_t scratch_cap;
     pthread_t worker;
     bool worker_started;
     /* binding is asynchronous, as upstream's binding cycle: the scheduling
@@ -122,6 +134,45 @@ static void move_all_to_active(struct sched *s)
     s->unsched = ctrl_map_create();
 }
 
+static void decref_cb(void *v)
+{
+    json_decref(v);
+}
+
+static void destroy_set(void *v)
+{
+    ctrl_map_destroy(v, decref_cb);
+}
+
+/* Locked: pod (by key) is on node_name, which is not cached yet. */
+static void waiting_put(struct sched *s, const char *node_name, const char *key,
+                        const json_t *pod)
+{
+    struct ctrl_map *set = ctrl_map_get(s->waiting, node_name);
+    json_t *old = NULL;
+    if (set == NULL) {
+        set = ctrl_map_create();
+        if (set == NULL || ctrl_map_put(s->waiting, node_name, set, NULL)) {
+            ctrl_map_destroy(set, NULL);
+            return;
+        }
+    }
+    if (ctrl_map_put(set, key, json_incref((json_t *)pod), (void **)&old))
+        json_decref((json_t *)pod);
+    json_decref(old);
+}
+
+/* Locked. */
+static void waiting_del(struct sched *s, const char *node_name, const char *key)
+{
+    struct ctrl_map *set = ctrl_map_get(s->waiting, node_name);
+    if (set == NULL)
+        return;
+    json_decref(ctrl_map_del(set, key));
+    if (ctrl_map_len(set) == 0)
+        destroy_set(ctrl_map_del(s->waiting, node_name));
+}
+
 /* Locked: removes the pod (by key) from the node it is cached on. */
 static void cache_forget_pod(struct sched *s, const char *key,
                              const json_t *pod)
@@ -131,6 +182,8 @@ static void cache_forget_pod(struct sched *s, const char *key,
         struct sched_node *n = ctrl_map_get(s->node_cache, node);
         if (n)
             sched_node_remove_pod(n, pod);
+        else
+            waiting_del(s, node, key);
         free(node);
     }
 }
@@ -149,6 +202,8 @@ static void cache_add_pod(struct sched *s, const char *key, const json_t *pod,
     }
     if (n)
         sched_node_add_pod(n, pod);
+    else
+        waiting_put(s, node_name, key, pod);
 }
 
 static bool same_json(const json_t *a, const json_t *b)
@@ -213,10 +268,11 @@ static bool node_changed_for_scheduling(const json_t *a, const json_t *b)
                       json_object_get(rb, "status"));
 }
 
-static bool on_node(const json_t *pod, void *arg)
+static int add_waiting(const char *key, void *val, void *arg)
 {
-    const char *n = ctrl_jstr(pod, "spec.nodeName");
-    return n && strcmp(n, arg) == 0 && is_bound_active(pod);
+    (void)key;
+    sched_node_add_pod(arg, val);
+    return 0;
 }
 
 static void node_event_cb(void *arg, const json_t *old_obj,
@@ -225,7 +281,7 @@ static void node_event_cb(void *arg, const json_t *old_obj,
     struct sched *s = arg;
     const char *name = ctrl_jstr(new_obj ? new_obj : old_obj, "metadata.name");
     struct sched_node *n, *prev;
-    json_t *pods = NULL, *bound;
+    struct ctrl_map *set;
     size_t i;
     json_t *p;
 
@@ -233,7 +289,13 @@ static void node_event_cb(void *arg, const json_t *old_obj,
         return;
     if (new_obj == NULL) {
         pthread_mutex_lock(&s->mu);
-        node_free(ctrl_map_del(s->node_cache, name));
+        n = ctrl_map_del(s->node_cache, name);
+        /* its pods wait for the node to come back */
+        json_array_foreach (n ? n->pods : NULL, i, p) {
+            char key[512];
+            waiting_put(s, name, ctrl_obj_key(p, key, sizeof key), p);
+        }
+        node_free(n);
         s->order_valid = false;
         pthread_mutex_unlock(&s->mu);
         return;
@@ -243,27 +305,19 @@ static void node_event_cb(void *arg, const json_t *old_obj,
         free(n);
         return;
     }
-    /* pods bound before their node was seen (read outside our mutex) */
-    bound = old_obj ? NULL
-                    : ctrl_informer_list(s->pods, NULL, on_node, (void *)name);
     pthread_mutex_lock(&s->mu);
     prev = ctrl_map_get(s->node_cache, name);
     if (prev) {
         /* keep the pods (bound and assumed) of the previous version */
-        pods = json_incref(prev->pods);
+        json_array_foreach (prev->pods, i, p)
+            sched_node_add_pod(n, p);
     } else {
-        json_array_foreach (bound, i, p) {
-            char key[512];
-            const char *nn =
-                ctrl_map_get(s->pod_node, ctrl_obj_key(p, key, sizeof key));
-            if (nn && strcmp(nn, name) == 0)
-                sched_node_add_pod(n, p);
-        }
+        /* pods bound before their node was seen */
+        set = ctrl_map_del(s->waiting, name);
+        if (set)
+            ctrl_map_each(set, add_waiting, n);
+        destroy_set(set);
     }
-    json_array_foreach (pods, i, p)
-        sched_node_add_pod(n, p);
-    json_decref(pods);
-    json_decref(bound);
     ctrl_map_put(s->node_cache, name, n, (void **)&prev);
     node_free(prev);
     s->order_valid = false;
@@ -329,9 +383,9 @@ static void set_unschedulable(struct sched *s, const json_t *pod,
 static int schedule_one(struct sched *s, const char *key)
 {
     json_t *pod = ctrl_informer_get(s->pods, key);
-    struct sched_res req;
-    struct sched_fail *fails = NULL;
-    const struct sched_node **feasible = NULL;
+    struct sched_pod sp;
+    struct sched_fail *fails;
+    const struct sched_node **feasible;
     struct collect_ctx cc = {s, 0};
     size_t nall, nfeas = 0, nfail = 0, want;
     char node_name[256] = "";
@@ -340,7 +394,7 @@ static int schedule_one(struct sched *s, const char *key)
 
     if (pod == NULL || !is_ours_pending(pod))
         goto out;
-    sched_pod_requests(pod, false, &req);
+    sched_pod_init(&sp, pod);
 
     pthread_mutex_lock(&s->mu);
     if (ctrl_map_get(s->pod_node, key)) { /* assumed already */
@@ -364,17 +418,27 @@ static int schedule_one(struct sched *s, const char *key)
             qsort(s->order, nall, sizeof *s->order, cmp_node_name);
         s->order_valid = true;
     }
-    feasible = calloc(nall ? nall : 1, sizeof *feasible);
-    fails = calloc(nall ? nall : 1, sizeof *fails);
-    if (feasible == NULL || fails == NULL) {
-        pthread_mutex_unlock(&s->mu);
-        rv = K1S_ENOMEM;
-        goto out;
+    if (nall > s->scratch_cap) {
+        const struct sched_node **fe =
+            realloc(s->feasible, nall * sizeof *s->feasible);
+        struct sched_fail *fa;
+        if (fe != NULL)
+            s->feasible = fe;
+        fa = fe ? realloc(s->fails, nall * sizeof *s->fails) : NULL;
+        if (fa == NULL) {
+            pthread_mutex_unlock(&s->mu);
+            rv = K1S_ENOMEM;
+            goto out;
+        }
+        s->fails = fa;
+        s->scratch_cap = nall;
     }
+    feasible = s->feasible;
+    fails = s->fails;
     want = nodes_to_find(nall);
     for (size_t k = 0; k < nall && nfeas < want; k++) {
         const struct sched_node *n = s->order[(s->next_start + k) % nall];
-        if (sched_filter(pod, &req, n, &fails[nfail]))
+        if (sched_filter_pod(&sp, n, &fails[nfail]))
             feasible[nfeas++] = n;
         else
             nfail++;
@@ -395,7 +459,7 @@ static int schedule_one(struct sched *s, const char *key)
         goto out;
     }
     {
-        size_t best = sched_pick(pod, feasible, nfeas, s->salt++);
+        size_t best = sched_pick_pod(&sp, feasible, nfeas, s->salt++);
         snprintf(node_name, sizeof node_name, "%s", feasible[best]->name);
     }
     cache_add_pod(s, key, pod, node_name); /* assume */
@@ -423,8 +487,6 @@ static int schedule_one(struct sched *s, const char *key)
     }
 out:
     free(msg);
-    free(feasible);
-    free(fails);
     json_decref(pod);
     return rv;
 }
@@ -528,14 +590,21 @@ void sched_stop(struct sched *s)
         pthread_join(s->binders[i], NULL);
     pthread_mutex_destroy(&s->bmu);
     pthread_cond_destroy(&s->bcond);
+    /* both stopped before either is freed: a handler of one reads the
+     * other */
+    ctrl_informer_stop(s->pods);
+    ctrl_informer_stop(s->nodes);
     ctrl_informer_destroy(s->pods);
     ctrl_informer_destroy(s->nodes);
     ctrl_events_stop(s->events);
     ctrl_wq_destroy(s->queue);
     ctrl_map_destroy(s->node_cache, node_free);
     ctrl_map_destroy(s->pod_node, free_str);
+    ctrl_map_destroy(s->waiting, destroy_set);
     ctrl_map_destroy(s->unsched, NULL);
     free(s->order);
+    free(s->feasible);
+    free(s->fails);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -554,7 +623,8 @@ int sched_start(const struct ctrl_api *api, struct sched **ret)
     s->node_cache = ctrl_map_create();
     s->pod_node = ctrl_map_create();
     s->unsched = ctrl_map_create();
-    if (!s->node_cache || !s->pod_node || !s->unsched) {
+    s->waiting = ctrl_map_create();
+    if (!s->node_cache || !s->pod_node || !s->unsched || !s->waiting) {
         rv = K1S_ENOMEM;
         goto err;
     }

@@ -293,6 +293,52 @@ static void wq_add_after_waits(void **state)
     ctrl_wq_destroy(q);
 }
 
+static void wq_coalesced_spaces_syncs_of_a_busy_key(void **state)
+{
+    const int64_t iv = 200000000LL;
+    struct ctrl_wq *q;
+    int64_t t0, started;
+    char *k;
+    (void)state;
+    assert_int_equal(ctrl_wq_create("t", &q), 0);
+    /* never handed out: queued at once */
+    ctrl_wq_add_coalesced(q, "rs", iv);
+    assert_int_equal(ctrl_wq_len(q), 1);
+    started = clock_mono_ns();
+    assert_int_equal(ctrl_wq_get(q, &k), 0);
+    ctrl_wq_done(q, k);
+    free(k);
+    /* a burst right after: one pass, `iv` after the last start */
+    for (int i = 0; i < 5; i++)
+        ctrl_wq_add_coalesced(q, "rs", iv);
+    assert_int_equal(ctrl_wq_len(q), 0);
+    /* another key is not held back by this one */
+    ctrl_wq_add_coalesced(q, "other", iv);
+    assert_int_equal(ctrl_wq_len(q), 1);
+    assert_int_equal(ctrl_wq_get(q, &k), 0);
+    assert_string_equal(k, "other");
+    ctrl_wq_done(q, k);
+    free(k);
+    assert_int_equal(ctrl_wq_get(q, &k), 0);
+    assert_string_equal(k, "rs");
+    assert_true(clock_mono_ns() - started >= iv);
+    ctrl_wq_done(q, k);
+    free(k);
+    assert_int_equal(ctrl_wq_len(q), 0);
+    /* quiet for longer than a (short) interval: queued at once again */
+    t0 = clock_mono_ns();
+    ctrl_wq_add_after(q, "tick", 30000000LL);
+    assert_int_equal(ctrl_wq_get(q, &k), 0);
+    assert_string_equal(k, "tick");
+    assert_true(clock_mono_ns() - t0 >= 30000000LL);
+    ctrl_wq_done(q, k);
+    free(k);
+    ctrl_wq_add_coalesced(q, "other", 20000000LL);
+    assert_int_equal(ctrl_wq_len(q), 1);
+    ctrl_wq_shutdown(q);
+    ctrl_wq_destroy(q);
+}
+
 static void wq_rate_limit_backs_off_and_forget_resets(void **state)
 {
     struct ctrl_wq *q;
@@ -495,6 +541,7 @@ int main(void)
         cmocka_unit_test(events_dedupe_and_spam_filter),
         cmocka_unit_test(wq_dedupes_and_never_hands_out_twice),
         cmocka_unit_test(wq_add_after_waits),
+        cmocka_unit_test(wq_coalesced_spaces_syncs_of_a_busy_key),
         cmocka_unit_test(wq_rate_limit_backs_off_and_forget_resets),
         cmocka_unit_test(wq_shutdown_wakes_workers),
         cmocka_unit_test(informer_lists_watches_and_relists_on_410),
