@@ -55,12 +55,16 @@
 struct event {
     struct event *next;
     char type[16]; /* ADDED, MODIFIED, DELETED, RESYNC */
-    json_t *obj;   /* the pod, or for RESYNC an array of uids */
+    json_t *obj;   /* the pod (agent_pod_keep: its spec is shared with the
+                      watch thread's parse, which is safe as jansson's
+                      reference counts are atomic and nobody modifies it),
+                      or for RESYNC an array of uids */
 };
 
 struct entry {
     struct agent_pod *pod;
-    json_t *last_sent; /* status the server has */
+    char *last_sent; /* status the server has, as compact sorted JSON:
+                        ~1 KiB, where a json_t tree would take ~5 */
     bool dirty;
     bool gone;        /* deleted from the API */
     bool unconfirmed; /* adopted, not yet seen in a LIST */
@@ -72,6 +76,7 @@ struct agent {
     char server[512], token[1024], node[256], data_dir[PATH_MAX],
         pods_dir[PATH_MAX], ip[64], kube_version[64];
     size_t log_max;
+    bool trim_heap;
     struct agent_caps caps;
     struct agent_timing timing;
     struct agent_pod_env env;
@@ -84,8 +89,9 @@ struct agent {
     struct event *qhead, *qtail;
     size_t qlen;
     struct agent_http sync_http; /* owned by agent-sync */
-    struct entry pods[MAX_PODS];
-    size_t n_pods;
+    struct entry *pods; /* heap, grown as pods come (MAX_PODS at most) */
+    size_t n_pods, cap_pods;
+    size_t since_trim; /* events applied since the last malloc_trim */
 };
 
 static int64_t mono_ms(void)
@@ -160,17 +166,43 @@ struct watch_state {
     struct agent *a;
     char rv[64];
     bool expired;
+    json_t *specs; /* uid -> the spec last passed on for that pod */
 };
+
+/* What is queued for a pod event: agent_pod_keep's part of it (the
+ * server's status and managedFields are freed here and now), with the
+ * spec replaced by the one passed on before for the same pod when they
+ * are equal. A pod's spec hardly ever changes while every status write
+ * comes back as a MODIFIED event, so the queue and the pods then share
+ * one spec per pod rather than holding a parse of it per event. */
+static json_t *keep_event_pod(json_t *specs, const char *type, json_t *obj)
+{
+    json_t *kept = agent_pod_keep(obj, NULL);
+    const char *uid = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "uid"));
+    json_t *spec = json_object_get(kept, "spec");
+    json_t *prev = uid ? json_object_get(specs, uid) : NULL;
+
+    if (kept == NULL || uid == NULL || spec == NULL)
+        return kept;
+    if (strcmp(type, "DELETED") == 0)
+        json_object_del(specs, uid);
+    else if (prev && prev != spec && json_equal(prev, spec))
+        json_object_set(kept, "spec", prev); /* kept is ours alone */
+    else
+        json_object_set(specs, uid, spec);
+    return kept;
+}
 
 static bool on_event(const json_t *ev, void *arg)
 {
     struct watch_state *w = arg;
     const char *type = json_string_value(json_object_get(ev, "type"));
-    const json_t *obj = json_object_get(ev, "object");
+    json_t *obj = json_object_get(ev, "object");
     const char *rv = json_string_value(
         json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 
-    if (type == NULL)
+    if (type == NULL || obj == NULL)
         return false;
     if (strcmp(type, "ERROR") == 0) {
         w->expired = true;
@@ -180,7 +212,7 @@ static bool on_event(const json_t *ev, void *arg)
         snprintf(w->rv, sizeof w->rv, "%s", rv);
     if (strcmp(type, "BOOKMARK") == 0)
         return !w->a->stop;
-    enqueue(w->a, type, json_deep_copy(obj));
+    enqueue(w->a, type, keep_event_pod(w->specs, type, obj));
     return !w->a->stop;
 }
 
@@ -197,8 +229,7 @@ static void *watch_main(void *arg)
     memset(&w, 0, sizeof w);
     w.a = a;
     while (!a->stop) {
-        json_t *list = NULL, *uids;
-        const json_t *it;
+        json_t *list = NULL, *uids, *it, *specs;
         size_t i;
         int rv;
 
@@ -211,12 +242,22 @@ static void *watch_main(void *arg)
             pause_ms(a, 1000);
             continue;
         }
+        /* The specs of the pods listed: a pod deleted meanwhile drops
+         * out. */
+        specs = json_object();
         uids = json_array();
         json_array_foreach (json_object_get(list, "items"), i, it) {
+            json_t *kept = keep_event_pod(w.specs, "ADDED", it);
+            const char *uid = json_string_value(
+                json_object_get(json_object_get(it, "metadata"), "uid"));
             json_array_append(
                 uids, json_object_get(json_object_get(it, "metadata"), "uid"));
-            enqueue(a, "ADDED", json_deep_copy(it));
+            if (uid && json_object_get(kept, "spec"))
+                json_object_set(specs, uid, json_object_get(kept, "spec"));
+            enqueue(a, "ADDED", kept);
         }
+        json_decref(w.specs);
+        w.specs = specs;
         enqueue(a, "RESYNC", uids);
         snprintf(
             w.rv, sizeof w.rv, "%s",
@@ -241,6 +282,7 @@ static void *watch_main(void *arg)
         if (!a->stop && rv != 0)
             pause_ms(a, 1000);
     }
+    json_decref(w.specs);
     agent_http_close(&h);
     return NULL;
 }
@@ -255,10 +297,29 @@ static struct entry *find(struct agent *a, const char *uid)
     return NULL;
 }
 
+/* A new, zeroed entry at the end, or NULL (ENOMEM). Entries move: a
+ * pointer to one is good until the next add_entry. */
+static struct entry *add_entry(struct agent *a)
+{
+    struct entry *e;
+
+    if (a->n_pods == a->cap_pods) {
+        size_t cap = a->cap_pods ? a->cap_pods * 2 : 16;
+        e = realloc(a->pods, cap * sizeof *e);
+        if (e == NULL)
+            return NULL;
+        a->pods = e;
+        a->cap_pods = cap;
+    }
+    e = &a->pods[a->n_pods++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
 static void drop(struct agent *a, struct entry *e)
 {
     agent_pod_destroy(e->pod, true);
-    json_decref(e->last_sent);
+    free(e->last_sent);
     *e = a->pods[--a->n_pods];
     memset(&a->pods[a->n_pods], 0, sizeof a->pods[0]);
 }
@@ -338,8 +399,11 @@ static void apply_event(struct agent *a, struct event *ev, int64_t now)
             log_warn("agent: cannot run pod %s: %s", uid, err_str(rv));
             return;
         }
-        e = &a->pods[a->n_pods++];
-        memset(e, 0, sizeof *e);
+        e = add_entry(a);
+        if (e == NULL) {
+            agent_pod_destroy(p, false);
+            return;
+        }
         e->pod = p;
         e->dirty = true;
         log_info("agent: pod %s (%s) bound here", agent_pod_key(p), uid);
@@ -361,7 +425,8 @@ static void split_key(const char *key, char *ns, size_t nl, char *name,
 /* A status write under way: which pod, and what it sends. */
 struct pending {
     char uid[128];
-    json_t *st;
+    char phase[16];
+    char *sent; /* the status as compact sorted JSON */
 };
 
 static void status_done(void *tag, int status, void *arg)
@@ -374,9 +439,10 @@ static void status_done(void *tag, int status, void *arg)
         e->inflight = false;
         if (status == 200) {
             log_debug("agent: status of %s written (%s)", agent_pod_key(e->pod),
-                      json_string_value(json_object_get(pd->st, "phase")));
-            json_decref(e->last_sent);
-            e->last_sent = json_incref(pd->st);
+                      pd->phase);
+            free(e->last_sent);
+            e->last_sent = pd->sent;
+            pd->sent = NULL;
         } else if (status == 404) {
             e->dirty = false; /* gone: the watch says so soon */
         } else {
@@ -384,7 +450,7 @@ static void status_done(void *tag, int status, void *arg)
             e->retry_at = mono_ms() + 1000;
         }
     }
-    json_decref(pd->st);
+    free(pd->sent);
     free(pd);
 }
 
@@ -397,7 +463,7 @@ static void push_statuses(struct agent *a, int64_t now)
         struct entry *e = &a->pods[i];
         struct agent_http_req r;
         struct pending *pd;
-        char ns[256], name[256];
+        char ns[256], name[256], *sent;
         json_t *st;
         int rv;
 
@@ -407,18 +473,26 @@ static void push_statuses(struct agent *a, int64_t now)
         if (agent_http_async_busy(&a->sync_http) >= AGENT_HTTP_ASYNC_SLOTS)
             return;
         st = agent_pod_status(e->pod);
-        if (e->last_sent && json_equal(st, e->last_sent)) {
+        sent = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+        if (sent && e->last_sent && strcmp(sent, e->last_sent) == 0) {
+            free(sent);
             json_decref(st);
             e->dirty = false;
             continue;
         }
         pd = calloc(1, sizeof *pd);
-        if (pd == NULL) {
+        if (pd == NULL || sent == NULL) {
+            free(pd);
+            free(sent);
             json_decref(st);
             return;
         }
         snprintf(pd->uid, sizeof pd->uid, "%s", agent_pod_uid(e->pod));
-        pd->st = st;
+        snprintf(pd->phase, sizeof pd->phase, "%s",
+                 json_string_value(json_object_get(st, "phase"))
+                     ? json_string_value(json_object_get(st, "phase"))
+                     : "");
+        pd->sent = sent;
         split_key(agent_pod_key(e->pod), ns, sizeof ns, name, sizeof name);
         memset(&r, 0, sizeof r);
         r.method = "PATCH";
@@ -429,8 +503,9 @@ static void push_statuses(struct agent *a, int64_t now)
                            "status", st);
         rv = agent_http_async_start(&a->sync_http, &r, pd);
         json_decref(r.body);
+        json_decref(st);
         if (rv != 0) {
-            json_decref(pd->st);
+            free(pd->sent);
             free(pd);
             return;
         }
@@ -479,8 +554,12 @@ static void adopt_all(struct agent *a)
         if (pod == NULL)
             continue;
         if (agent_pod_create(&a->env, pod, &p) == 0) {
-            struct entry *e = &a->pods[a->n_pods++];
-            memset(e, 0, sizeof *e);
+            struct entry *e = add_entry(a);
+            if (e == NULL) {
+                agent_pod_destroy(p, false);
+                json_decref(pod);
+                break;
+            }
             e->pod = p;
             e->dirty = true;
             e->unconfirmed = true;
@@ -508,12 +587,20 @@ static void *sync_main(void *arg)
         a->qhead = a->qtail = NULL;
         a->qlen = 0;
         pthread_mutex_unlock(&a->qlock);
+        if (q == NULL && a->trim_heap && a->since_trim >= 64) {
+            /* A burst is over (pods created, a re-list): give the pages
+             * its events and answers used back to the kernel; glibc keeps
+             * free memory below the top of a heap otherwise. */
+            malloc_trim(0);
+            a->since_trim = 0;
+        }
         while (q) {
             struct event *next = q->next;
             apply_event(a, q, now);
             json_decref(q->obj);
             free(q);
             q = next;
+            a->since_trim++;
         }
         for (size_t i = 0, fresh = 0; i < a->n_pods;) {
             struct entry *e = &a->pods[i];
@@ -640,6 +727,7 @@ int agent_start(const struct agent_config *cfg, struct agent **ret, char *err,
     snprintf(a->pods_dir, sizeof a->pods_dir, "%s/pods", cfg->data_dir);
     snprintf(a->kube_version, sizeof a->kube_version, "%s", K1S_KUBE_VERSION);
     a->log_max = cfg->log_max_bytes ? cfg->log_max_bytes : 10u << 20;
+    a->trim_heap = cfg->trim_heap;
     rv = fs_mkdir_p(a->pods_dir, 0700);
     if (rv != 0) {
         snprintf(err, errlen, "agent: cannot create %s: %s", a->pods_dir,
@@ -709,6 +797,11 @@ err_after_http:
 err_after_alloc:
     if (err[0] == '\0')
         snprintf(err, errlen, "agent: %s", err_str(rv));
+    for (size_t i = 0; i < a->n_pods; i++) { /* adopted: left running */
+        agent_pod_destroy(a->pods[i].pod, false);
+        free(a->pods[i].last_sent);
+    }
+    free(a->pods);
     free(a);
     return rv;
 }
@@ -725,11 +818,13 @@ void agent_stop(struct agent *a)
     pthread_join(a->watch_thr, NULL);
     pthread_join(a->sync_thr, NULL);
     agent_logsrv_stop(a->logsrv);
+    agent_http_async_cancel(&a->sync_http, status_done, a);
     /* Pods keep running: their state stays on disk for the next agent. */
     for (size_t i = 0; i < a->n_pods; i++) {
         agent_pod_destroy(a->pods[i].pod, false);
-        json_decref(a->pods[i].last_sent);
+        free(a->pods[i].last_sent);
     }
+    free(a->pods);
     for (q = a->qhead; q;) {
         struct event *n = q->next;
         json_decref(q->obj);
@@ -811,6 +906,7 @@ int agent_main(int argc, char **argv)
     mallopt(M_ARENA_MAX, 2);
     memset(&cfg, 0, sizeof cfg);
     cfg.data_dir = "/var/lib/k1s-agent";
+    cfg.trim_heap = true;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {

@@ -27,6 +27,9 @@ struct agent_config {
     const char *node_ip;    /* InternalIP; NULL: 127.0.0.1 */
     int port;               /* log server port; 0: pick a free one */
     size_t log_max_bytes;   /* per container log file; 0: 10 MiB */
+    bool trim_heap;         /* the process is the agent's alone: give freed
+                               memory back to the kernel after bursts
+                               (malloc_trim locks every arena in turn) */
 };
 
 struct agent;

@@ -63,6 +63,10 @@ typedef void (*agent_http_done_cb)(void *tag, int status, void *arg);
 /* Advances the requests without blocking and reports finished ones. */
 void agent_http_async_poll(struct agent_http *h, agent_http_done_cb done,
                            void *arg);
+/* Ends every request in flight, reporting each with K1S_ESHUTDOWN (its
+ * tag goes back to the caller). Call before agent_http_close. */
+void agent_http_async_cancel(struct agent_http *h, agent_http_done_cb done,
+                             void *arg);
 /* Waits up to timeout_ms for network progress or `fd` readable. */
 void agent_http_async_wait(struct agent_http *h, int fd, int timeout_ms);
 /* Requests in flight. */

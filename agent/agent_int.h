@@ -111,7 +111,7 @@ struct agent_run {
     unsigned long long shim_start; /* /proc start time, guards pid reuse */
     bool own_child;                /* shim is our child: reap it */
     bool done;
-    char run_dir[PATH_MAX];
+    char *run_dir; /* heap, owned by the run: agent_run_release */
 };
 
 struct agent_exit {
@@ -127,7 +127,8 @@ struct agent_exit {
 int agent_run_lookup(const char *argv0, char *const *envp, const char *workdir,
                      char *ret, size_t len);
 /* Starts the shim and the container. Waits until the container process
- * exists (its pid is known). 0 or K1S_E*, message in err. */
+ * exists (its pid is known). 0 or K1S_E*, message in err; *ret is
+ * overwritten (release an earlier run first). */
 int agent_run_start(const struct agent_caps *caps,
                     const struct agent_run_spec *spec, struct agent_run *ret,
                     char *err, size_t errlen);
@@ -139,6 +140,9 @@ void agent_run_signal(const struct agent_run *run, int sig);
 /* Re-attaches to a run directory left by an earlier agent. 0, or
  * K1S_ENOTFOUND when there is nothing to adopt. */
 int agent_run_adopt(const char *run_dir, struct agent_run *ret);
+/* Frees what a run holds (not its processes). Safe on a zeroed, failed or
+ * already released run. */
+void agent_run_release(struct agent_run *run);
 
 /* ------------------------------------------------------------ logs */
 
@@ -299,6 +303,14 @@ const char *agent_pod_uid(const struct agent_pod *p);
 const char *agent_pod_key(const struct agent_pod *p); /* "ns/name" */
 /* Frees the runtime state; removes the pod's directory when `purge`. */
 void agent_pod_destroy(struct agent_pod *p, bool purge);
+/* What the agent keeps of a pod object (new reference): apiVersion, kind,
+ * metadata without managedFields, and spec without the scheduler's inputs
+ * (tolerations, affinity, ...). The spec's values are shared with `pod`
+ * (or the whole spec is `prev`'s when equal, so that the containers' specs
+ * stay shared across updates) rather than copied: pod objects are never
+ * modified here. The server's status is not kept: the agent writes its
+ * own. NULL on ENOMEM. */
+json_t *agent_pod_keep(const json_t *pod, const json_t *prev);
 /* The pod object stored in a pod directory (adoption); new reference. */
 json_t *agent_pod_load(const char *pod_dir);
 

@@ -342,6 +342,20 @@ void agent_http_async_poll(struct agent_http *h, agent_http_done_cb done,
     }
 }
 
+void agent_http_async_cancel(struct agent_http *h, agent_http_done_cb done,
+                             void *arg)
+{
+    for (int i = 0; i < AGENT_HTTP_ASYNC_SLOTS; i++) {
+        void *tag = h->atag[i];
+        if (tag == NULL)
+            continue;
+        curl_multi_remove_handle(h->amulti, h->aslot[i]);
+        h->atag[i] = NULL;
+        h->abusy--;
+        done(tag, K1S_ESHUTDOWN, arg);
+    }
+}
+
 void agent_http_async_wait(struct agent_http *h, int fd, int timeout_ms)
 {
     struct curl_waitfd w = {.fd = fd, .events = CURL_WAIT_POLLIN};

@@ -61,14 +61,14 @@ struct probe_state {
     const json_t *spec; /* borrowed from the container spec */
     int64_t next_ms;
     int succ, fail;
-    bool passed; /* last verdict (threshold reached) */
-    struct agent_probe_run run;
+    bool passed;                 /* last verdict (threshold reached) */
+    struct agent_probe_run *run; /* heap, only while a probe is under way */
 };
 
 struct ctr {
     char name[128];
     bool init;
-    json_t *spec; /* own copy of the container */
+    json_t *spec; /* the container (a reference: nothing modifies it) */
     enum cstate state;
     char reason[32]; /* waiting or terminated reason */
     char message[512];
@@ -99,9 +99,11 @@ struct cond {
 
 struct agent_pod {
     const struct agent_pod_env *env;
-    json_t *obj;
-    char uid[128], ns[256], name[256], key[520], ip[32];
-    char dir[PATH_MAX];
+    json_t *obj; /* metadata and spec only: see agent_pod_keep */
+    char uid[128], ip[32];
+    char *ns, *key;   /* heap; key is "ns/name" */
+    const char *name; /* in key */
+    char *dir;        /* heap */
     struct ctr *c;
     size_t n, n_init;
     int64_t start_ns;
@@ -351,9 +353,7 @@ static int add_ctrs(struct agent_pod *p, const json_t *list, bool init)
         memset(c, 0, sizeof *c);
         snprintf(c->name, sizeof c->name, "%s", name);
         c->init = init;
-        c->spec = json_deep_copy(cj);
-        if (c->spec == NULL)
-            return K1S_ENOMEM;
+        c->spec = json_incref((json_t *)cj);
         c->live.spec = json_object_get(c->spec, "livenessProbe");
         c->readyp.spec = json_object_get(c->spec, "readinessProbe");
         c->startup.spec = json_object_get(c->spec, "startupProbe");
@@ -361,6 +361,52 @@ static int add_ctrs(struct agent_pod *p, const json_t *list, bool init)
         p->n++;
     }
     return 0;
+}
+
+json_t *agent_pod_keep(const json_t *pod, const json_t *prev)
+{
+    /* Inputs of the scheduler only: a bound pod's agent never reads them
+     * (the two default tolerations alone are ~1.5 KiB per pod). */
+    static const char *const scheduling[] = {
+        "tolerations",      "affinity",        "nodeSelector",
+        "schedulerName",    "priority",        "priorityClassName",
+        "preemptionPolicy", "schedulingGates", "topologySpreadConstraints",
+    };
+    json_t *spec = json_object_get(pod, "spec"), *own = NULL;
+    json_t *prev_spec = json_object_get(prev, "spec");
+    json_t *md = json_copy(json_object_get(pod, "metadata"));
+    json_t *o = json_object();
+
+    if (md == NULL || o == NULL) {
+        json_decref(md);
+        json_decref(o);
+        return NULL;
+    }
+    json_object_del(md, "managedFields");
+    for (size_t i = 0; spec && i < sizeof scheduling / sizeof scheduling[0];
+         i++) {
+        if (json_object_get(spec, scheduling[i]) == NULL)
+            continue;
+        if (own == NULL && (spec = own = json_copy(spec)) == NULL)
+            break; /* ENOMEM: keep it whole */
+        json_object_del(own, scheduling[i]);
+    }
+    if (spec == NULL)
+        spec = json_object_get(pod, "spec");
+    if (prev_spec && json_equal(spec, prev_spec))
+        spec = prev_spec;
+    if (json_object_get(pod, "apiVersion"))
+        json_object_set(o, "apiVersion", json_object_get(pod, "apiVersion"));
+    if (json_object_get(pod, "kind"))
+        json_object_set(o, "kind", json_object_get(pod, "kind"));
+    if (json_object_set_new(o, "metadata", md) != 0 ||
+        (spec && json_object_set(o, "spec", spec) != 0)) {
+        json_decref(own);
+        json_decref(o);
+        return NULL;
+    }
+    json_decref(own);
+    return o;
 }
 
 json_t *agent_pod_load(const char *pod_dir)
@@ -374,16 +420,18 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
                      struct agent_pod **ret)
 {
     const json_t *md = json_object_get(pod, "metadata");
-    const json_t *spec = json_object_get(pod, "spec");
+    const json_t *spec, *kept;
     const char *uid = json_string_value(json_object_get(md, "uid"));
     const char *ns = json_string_value(json_object_get(md, "namespace"));
     const char *name = json_string_value(json_object_get(md, "name"));
-    size_t total = json_array_size(json_object_get(spec, "initContainers")) +
-                   json_array_size(json_object_get(spec, "containers"));
+    size_t total;
     struct agent_pod *p;
     char path[PATH_MAX];
     int rv;
 
+    spec = json_object_get(pod, "spec");
+    total = json_array_size(json_object_get(spec, "initContainers")) +
+            json_array_size(json_object_get(spec, "containers"));
     if (uid == NULL || name == NULL || strchr(uid, '/') || strstr(uid, "..") ||
         strlen(uid) >= 128 || total == 0 || total > 64)
         return K1S_EINVALID;
@@ -393,27 +441,31 @@ int agent_pod_create(const struct agent_pod_env *env, const json_t *pod,
     if (p == NULL)
         return K1S_ENOMEM;
     p->env = env;
-    p->obj = json_deep_copy(pod);
+    p->obj = agent_pod_keep(pod, NULL);
     p->c = calloc(total, sizeof *p->c);
-    if (p->obj == NULL || p->c == NULL) {
+    if (asprintf(&p->dir, "%s/%s_%s_%s", env->pods_dir, ns, name, uid) < 0)
+        p->dir = NULL;
+    if (asprintf(&p->key, "%s/%s", ns, name) < 0)
+        p->key = NULL;
+    p->ns = strdup(ns);
+    if (p->obj == NULL || p->c == NULL || p->dir == NULL || p->key == NULL ||
+        p->ns == NULL) {
         rv = K1S_ENOMEM;
         goto err_after_alloc;
     }
     snprintf(p->uid, sizeof p->uid, "%s", uid);
-    snprintf(p->ns, sizeof p->ns, "%s", ns);
-    snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->key, sizeof p->key, "%s/%s", ns, name);
+    p->name = p->key + strlen(ns) + 1;
     agent_pod_ip(uid, p->ip, sizeof p->ip);
     snprintf(p->cg_rel, sizeof p->cg_rel, "pod-%s", uid);
-    if (snprintf(p->dir, sizeof p->dir, "%s/%s_%s_%s", env->pods_dir, ns, name,
-                 uid) >= (int)sizeof p->dir) {
-        rv = K1S_EINVALID;
+    kept = json_object_get(p->obj, "spec"); /* c->spec are taken from it */
+    if (strlen(p->dir) >= PATH_MAX - 64) {
+        rv = K1S_EINVALID; /* no room for the files below it */
         goto err_after_alloc;
     }
-    rv = add_ctrs(p, json_object_get(spec, "initContainers"), true);
+    rv = add_ctrs(p, json_object_get(kept, "initContainers"), true);
     p->n_init = p->n;
     if (rv == 0)
-        rv = add_ctrs(p, json_object_get(spec, "containers"), false);
+        rv = add_ctrs(p, json_object_get(kept, "containers"), false);
     if (rv != 0)
         goto err_after_alloc;
     mkdir(p->dir, 0700);
@@ -440,6 +492,9 @@ err_after_alloc:
     for (size_t i = 0; i < p->n; i++)
         json_decref(p->c[i].spec);
     free(p->c);
+    free(p->dir);
+    free(p->key);
+    free(p->ns);
     json_decref(p->obj);
     free(p);
     return rv;
@@ -447,7 +502,7 @@ err_after_alloc:
 
 void agent_pod_update(struct agent_pod *p, const json_t *pod)
 {
-    json_t *copy = json_deep_copy(pod);
+    json_t *copy = agent_pod_keep(pod, p->obj);
     if (copy == NULL)
         return;
     json_decref(p->obj);
@@ -467,12 +522,20 @@ static void set_waiting(struct agent_pod *p, struct ctr *c, const char *reason,
     snprintf(c->message, sizeof c->message, "%s", msg ? msg : "");
 }
 
+/* Ends the probe under way, if any. */
+static void probe_stop(struct probe_state *ps)
+{
+    if (ps->run == NULL)
+        return;
+    agent_probe_cancel(ps->run);
+    free(ps->run);
+    ps->run = NULL;
+}
+
 static void probe_reset(struct probe_state *ps, int64_t start_ms,
                         const struct agent_timing *t)
 {
-    if (ps->run.kind)
-        agent_probe_cancel(&ps->run);
-    memset(&ps->run, 0, sizeof ps->run);
+    probe_stop(ps);
     ps->succ = ps->fail = 0;
     ps->passed = false;
     ps->next_ms =
@@ -570,6 +633,7 @@ static void start_ctr(struct agent_pod *p, struct ctr *c, int64_t now_ms)
     rs.n_mounts = n_mounts;
     c->run_no = run_no;
     c->has_run = true;
+    agent_run_release(&c->run); /* the previous run's */
     rv = agent_run_start(env->caps, &rs, &c->run, err, sizeof err);
     snprintf(c->container_id, sizeof c->container_id, "k1s-process://%s-%s-%d",
              p->uid, c->name, run_no);
@@ -645,9 +709,9 @@ static void reap(struct agent_pod *p, struct ctr *c)
     c->ready = false;
     c->started = false;
     c->kill_at_ms = 0;
-    agent_probe_cancel(&c->live.run);
-    agent_probe_cancel(&c->readyp.run);
-    agent_probe_cancel(&c->startup.run);
+    probe_stop(&c->live);
+    probe_stop(&c->readyp);
+    probe_stop(&c->startup);
     if (cg->version) {
         agent_cgroup_kill(cg, c->cg_rel, SIGKILL);
         agent_cgroup_remove(cg, c->cg_rel);
@@ -740,22 +804,22 @@ static int probe_tick(struct agent_pod *p, struct ctr *c,
     timeout = (timeout > 0 ? timeout : 1) * t->second_ms;
     sthr = sthr > 0 ? sthr : 1;
     fthr = fthr > 0 ? fthr : 3;
-    if (ps->run.kind == 0) {
+    if (ps->run == NULL) {
         if (now_ms < ps->next_ms)
             return 0;
         ps->next_ms = now_ms + period;
-        if (agent_probe_start(&ps->run, s, c->spec, envp, p->ip, now_ms,
-                              timeout) != 0) {
-            ps->run.kind = 0;
+        ps->run = calloc(1, sizeof *ps->run);
+        if (ps->run == NULL || agent_probe_start(ps->run, s, c->spec, envp,
+                                                 p->ip, now_ms, timeout) != 0)
             r = AGENT_PROBE_FAILURE;
-        } else {
-            r = agent_probe_step(&ps->run, now_ms);
-        }
+        else
+            r = agent_probe_step(ps->run, now_ms);
     } else {
-        r = agent_probe_step(&ps->run, now_ms);
+        r = agent_probe_step(ps->run, now_ms);
     }
     if (r == AGENT_PROBE_PENDING)
         return 0;
+    probe_stop(ps);
     if (r == AGENT_PROBE_SUCCESS) {
         ps->fail = 0;
         if (++ps->succ >= sthr) {
@@ -930,7 +994,7 @@ int64_t agent_pod_next_wake(const struct agent_pod *p, int64_t now_ms)
             for (int k = 0; k < 3; k++) {
                 if (ps[k]->spec == NULL)
                     continue;
-                if (ps[k]->run.kind)
+                if (ps[k]->run)
                     return now_ms + 20;
                 if (ps[k]->next_ms < w)
                     w = ps[k]->next_ms;
@@ -1117,9 +1181,10 @@ void agent_pod_destroy(struct agent_pod *p, bool purge)
         return;
     for (size_t i = 0; i < p->n; i++) {
         struct ctr *c = &p->c[i];
-        agent_probe_cancel(&c->live.run);
-        agent_probe_cancel(&c->readyp.run);
-        agent_probe_cancel(&c->startup.run);
+        probe_stop(&c->live);
+        probe_stop(&c->readyp);
+        probe_stop(&c->startup);
+        agent_run_release(&c->run);
         agent_strv_free(c->envp);
         json_decref(c->spec);
     }
@@ -1134,6 +1199,9 @@ void agent_pod_destroy(struct agent_pod *p, bool purge)
         agent_rm_rf(cmd);
     }
     free(p->c);
+    free(p->dir);
+    free(p->key);
+    free(p->ns);
     json_decref(p->obj);
     free(p);
 }

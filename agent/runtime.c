@@ -637,6 +637,11 @@ int agent_run_start(const struct agent_caps *caps,
                  spec->argv[0]);
         return rv;
     }
+    ret->run_dir = strdup(spec->run_dir);
+    if (ret->run_dir == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return K1S_ENOMEM;
+    }
     memset(&c, 0, sizeof c);
     c.caps = caps;
     c.spec = spec;
@@ -647,6 +652,7 @@ int agent_run_start(const struct agent_caps *caps,
     if (pipe2(ready, O_CLOEXEC) != 0) {
         rv = err_from_errno(errno);
         snprintf(err, errlen, "pipe: %s", strerror(errno));
+        agent_run_release(ret);
         return rv;
     }
     shim = fork();
@@ -655,6 +661,7 @@ int agent_run_start(const struct agent_caps *caps,
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(ready[0]);
         close(ready[1]);
+        agent_run_release(ret);
         return rv;
     }
     if (shim == 0) {
@@ -680,11 +687,11 @@ int agent_run_start(const struct agent_caps *caps,
     ret->shim_pid = shim;
     ret->own_child = true;
     ret->shim_start = proc_start_time(shim);
-    snprintf(ret->run_dir, sizeof ret->run_dir, "%s", spec->run_dir);
     ret->pid = (pid_t)strtol(rec, NULL, 10);
     if (ret->pid <= 0) {
         kill(shim, SIGKILL);
         waitpid(shim, NULL, 0);
+        agent_run_release(ret);
         snprintf(err, errlen,
                  "the runtime shim failed to start the "
                  "container");
@@ -780,18 +787,26 @@ int agent_run_adopt(const char *run_dir, struct agent_run *ret)
     unsigned long long start = 0;
 
     memset(ret, 0, sizeof *ret);
-    snprintf(ret->run_dir, sizeof ret->run_dir, "%s", run_dir);
     if (read_small(run_dir, "shim", rec, sizeof rec) != 0 ||
         sscanf(rec, "%d %llu", &shim, &start) != 2)
         return K1S_ENOTFOUND;
     if (read_small(run_dir, "pid", rec, sizeof rec) != 0 ||
         sscanf(rec, "%d", &pid) != 1)
         return K1S_ENOTFOUND;
+    ret->run_dir = strdup(run_dir);
+    if (ret->run_dir == NULL)
+        return K1S_ENOMEM;
     ret->shim_pid = shim;
     ret->shim_start = start;
     ret->pid = pid;
     ret->own_child = false;
     return 0;
+}
+
+void agent_run_release(struct agent_run *run)
+{
+    free(run->run_dir);
+    run->run_dir = NULL;
 }
 
 /* ------------------------------------------------------------ capabilities */

@@ -385,7 +385,11 @@ int agent_sim_main(const struct agent_config *cfg, int n, const sigset_t *sigs)
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     agent_http_global_init();
-    agent_http_init(&h, cfg->server_url, cfg->token);
+    if (agent_http_init(&h, cfg->server_url, cfg->token) != 0) {
+        log_error("sim: cannot set up an HTTP client for %s", cfg->server_url);
+        free(s);
+        return 1;
+    }
     while (agent_server_version(&h, s->kube_version, sizeof s->kube_version) !=
            0) {
         struct timespec sec = {1, 0};

@@ -38,10 +38,30 @@ def rss_kib(pid, field="VmRSS"):
 
 def mem(pid):
     """RSS, and how much of it is the process's own (anonymous) memory
-    versus pages of the shared libraries the one k1s binary maps."""
+    versus file pages: the shared libraries the one k1s binary maps (and
+    the binary's own code, a few hundred KiB of it)."""
     return "RSS %d KiB (own/anonymous %d KiB, shared-library file pages " \
         "%d KiB)" % (rss_kib(pid), rss_kib(pid, "RssAnon"),
                      rss_kib(pid, "RssFile"))
+
+
+def mem_by_mapping(pid, n=8):
+    """The n mappings with the most resident KiB (/proc/PID/smaps Rss,
+    file and anonymous pages together), e.g. "libc.so.6 1600, [heap]
+    900": where the RSS above is."""
+    per, cur = {}, None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                p = line.split()
+                if not p[0].endswith(":"):
+                    cur = os.path.basename(p[5]) if len(p) > 5 else "[anon]"
+                elif p[0] == "Rss:":
+                    per[cur] = per.get(cur, 0) + int(p[1])
+    except OSError:
+        return "?"
+    top = sorted(per.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join("%s %d" % kv for kv in top)
 
 
 def cpu_ticks(pid):
@@ -147,6 +167,8 @@ def bench_real_agent():
               % (N_PODS, mem(agent.pid),
                  100.0 * (c1 - c0) / hz / (t1 - t0), t1 - t0,
                  shim_rss(adir)))
+        print("  largest mappings, KiB resident: %s"
+              % mem_by_mapping(agent.pid))
         st, body, _ = srv.get("/api/v1/namespaces/default/pods")
         srv.request("DELETE", "/api/v1/namespaces/default/pods",
                     timeout=60)

@@ -314,6 +314,7 @@ static void run_reports_exit_code_and_logs_both_streams(void **state)
     assert_non_null(strstr(out.data, "err-line\n"));
     assert_null(strstr(out.data, "stdout"));
     buf_close(&out);
+    agent_run_release(&run);
 }
 
 static void run_missing_binary_is_an_error_not_a_crash(void **state)
@@ -335,6 +336,7 @@ static void run_missing_binary_is_an_error_not_a_crash(void **state)
     assert_int_equal(agent_run_start(&caps, &rs, &run, err, sizeof err),
                      K1S_ENOTFOUND);
     assert_non_null(strstr(err, "executable file not found"));
+    assert_null(run.run_dir);
 }
 
 static void sigkill_ends_the_whole_process_tree(void **state)
@@ -370,6 +372,7 @@ static void sigkill_ends_the_whole_process_tree(void **state)
     assert_true(run.done);
     assert_int_equal(ex.exit_code, 137);
     assert_true(wait_procs(marker, 0, 5000));
+    agent_run_release(&run);
 }
 
 static void log_rotates_at_the_cap_and_tail_reads_across(void **state)
@@ -413,6 +416,7 @@ static void log_rotates_at_the_cap_and_tail_reads_across(void **state)
     assert_non_null(strstr(out.data, "Z line-1999\n"));
     assert_null(strstr(out.data, "line-1997"));
     buf_close(&out);
+    agent_run_release(&run);
 }
 
 /* ------------------------------------------------------------ Success:
