@@ -56,6 +56,7 @@ enum api_sub {
     API_SUB_BINDING = 1u << 2,
     API_SUB_EVICTION = 1u << 3,
     API_SUB_LOG = 1u << 4,
+    API_SUB_FINALIZE = 1u << 5, /* namespaces/finalize: spec.finalizers */
 };
 
 enum api_rflag {
@@ -115,6 +116,33 @@ int api_resource_key(const struct api_resource *res, const char *ns,
 /* --- server ------------------------------------------------------------- */
 struct api_watcher;
 
+/* The namespaces creates go into (nscache.c): NamespaceLifecycle
+ * admission answered from a small table that a store watch invalidates. */
+enum api_ns_state {
+    API_NS_MISSING = 0,
+    API_NS_ACTIVE = 1,
+    API_NS_TERMINATING = 2,
+};
+#define API_NSCACHE_SLOTS 64
+struct api_nscache {
+    pthread_mutex_t mu;
+    struct store_watch *w; /* NULL: not armed (every lookup reads) */
+    atomic_bool dirty;     /* set by the watch: some namespace changed */
+    uint64_t gen;          /* a slot is valid only in its generation */
+    bool stopped;
+    struct {
+        char name[64]; /* a namespace name is a DNS label: <= 63 */
+        uint64_t gen;
+        int state; /* enum api_ns_state; 0: empty */
+    } slots[API_NSCACHE_SLOTS];
+};
+void api_nscache_init(struct api_nscache *nc);
+/* Drops the watch; later lookups read the store. */
+void api_nscache_stop(struct api_nscache *nc);
+void api_nscache_close(struct api_nscache *nc);
+enum api_ns_state api_nscache_lookup(struct api_nscache *nc, struct store *s,
+                                     const char *name);
+
 struct api_server {
     struct api_config cfg;
     struct store *store;
@@ -138,6 +166,7 @@ struct api_server {
     bool timer_started;
     pthread_cond_t timer_cv;
     atomic_long active_requests;
+    struct api_nscache nscache;
 };
 
 /* --- requests and answers ------------------------------------------- */

@@ -62,6 +62,11 @@ int api_call(struct api_server *srv, const char *method, const char *path,
         if (o.json) {
             *ret_body = o.json;
             o.json = NULL;
+        } else if (o.text && o.ctype &&
+                   strncmp(o.ctype, "application/json", 16) == 0) {
+            /* documents served as prebuilt text (discovery, OpenAPI)
+             * reach an in-process caller as what they are: JSON */
+            *ret_body = json_loadb(o.text, o.text_len, 0, NULL);
         } else if (o.text) {
             *ret_body = json_stringn(o.text, o.text_len);
         }

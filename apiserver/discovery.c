@@ -58,6 +58,7 @@ static const struct subdef subdefs[] = {
     {API_SUB_BINDING, "binding", "", "v1", "Binding", {"create"}},
     {API_SUB_EVICTION, "eviction", "policy", "v1", "Eviction", {"create"}},
     {API_SUB_LOG, "log", "", "v1", "Pod", {"get"}},
+    {API_SUB_FINALIZE, "finalize", NULL, NULL, NULL, {"update"}},
 };
 
 static json_t *str_array(const char *const *v, size_t n)

@@ -526,6 +526,7 @@ int api_server_create(const struct api_config *cfg, struct api_server **ret,
     srv->store = cfg->store;
     pthread_mutex_init(&srv->watch_mu, NULL);
     pthread_cond_init(&srv->timer_cv, NULL);
+    api_nscache_init(&srv->nscache);
     *ret = srv;
     return 0;
 }
@@ -627,6 +628,7 @@ void api_server_stop(struct api_server *srv)
         MHD_stop_daemon(srv->mhd);
         srv->mhd = NULL;
     }
+    api_nscache_stop(&srv->nscache);
 }
 
 void api_server_destroy(struct api_server *srv)
@@ -635,6 +637,7 @@ void api_server_destroy(struct api_server *srv)
         return;
     api_server_stop(srv);
     api_discovery_free(srv);
+    api_nscache_close(&srv->nscache);
     pthread_mutex_destroy(&srv->watch_mu);
     pthread_cond_destroy(&srv->timer_cv);
     free(srv);

@@ -274,19 +274,6 @@ static void random_suffix(char *out, size_t n)
     out[n] = '\0';
 }
 
-static bool ns_exists(struct api_ctx *c, const char *ns)
-{
-    char key[512];
-    struct store_kv kv;
-    if (snprintf(key, sizeof key, "/registry/namespaces/%s", ns) >=
-        (int)sizeof key)
-        return false;
-    if (store_get(c->srv->store, key, &kv, NULL) != 0)
-        return false;
-    store_kv_clear(&kv);
-    return true;
-}
-
 /* Checks apiVersion/kind against the resource and fills them. */
 static int check_type(struct api_ctx *c, json_t *obj, const char *want_kind,
                       const char *want_gv)
@@ -407,6 +394,7 @@ void api_create(struct api_ctx *c, json_t *obj)
     char gv[64], ts[32], uid[40];
     json_t *m;
     const char *name, *ns;
+    enum api_ns_state ns_state = API_NS_ACTIVE;
     int64_t rev = 0;
     int rv;
 
@@ -424,7 +412,8 @@ void api_create(struct api_ctx *c, json_t *obj)
             goto out;
         }
         json_object_set_new(m, "namespace", json_string(c->ns));
-        if (!ns_exists(c, c->ns)) {
+        ns_state = api_nscache_lookup(&c->srv->nscache, c->srv->store, c->ns);
+        if (ns_state == API_NS_MISSING) {
             api_resp_status(c->o, K1S_ENOTFOUND,
                             json_pack("{s:s, s:s, s:s}", "name", c->ns, "group",
                                       "", "kind", "namespaces"),
@@ -443,6 +432,26 @@ void api_create(struct api_ctx *c, json_t *obj)
         snprintf(gen, sizeof gen, "%s%s",
                  json_string_value(json_object_get(m, "generateName")), suf);
         json_object_set_new(m, "name", json_string(gen));
+    }
+    if (ns_state == API_NS_TERMINATING) {
+        /* NamespaceLifecycle: the namespace controller is deleting what is
+         * in it; nothing new may appear there meanwhile. Shaped as the
+         * real admission plugin shapes it, cause included. */
+        char what[128], msg[320];
+        const char *oname = api_meta_str(obj, "name");
+        api_resource_qualified(c->res, what, sizeof what);
+        snprintf(msg, sizeof msg, "namespace %s is being terminated", c->ns);
+        api_resp_status(
+            c->o, K1S_EFORBIDDEN,
+            json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s}]}", "name",
+                      oname ? oname : "", "group", c->res->group, "kind",
+                      c->res->resource, "causes", "reason",
+                      "NamespaceTerminating", "message", msg, "field",
+                      "metadata.namespace"),
+            "%s \"%s\" is forbidden: unable to create new content in "
+            "namespace %s because it is being terminated",
+            what, oname ? oname : "", c->ns);
+        goto out;
     }
     api_uuid(uid);
     api_now(ts, sizeof ts);
@@ -593,7 +602,7 @@ int api_update_from(struct api_ctx *c, json_t *obj, const json_t *old,
         goto out;
     /* A terminating object whose last finalizer is gone is deleted. */
     if (json_object_get(m, "deletionTimestamp") &&
-        json_array_size(json_object_get(m, "finalizers")) == 0 &&
+        !api_deletion_blocked(c->res, obj) &&
         !(strcmp(c->res->resource, "pods") == 0 &&
           json_object_get(json_object_get(obj, "spec"), "nodeName") &&
           json_array_size(json_object_get(om, "finalizers")) == 0)) {
@@ -1240,6 +1249,18 @@ int api_parse_delopts(struct api_ctx *c, struct api_delopts *d)
     return 0;
 }
 
+bool api_deletion_blocked(const struct api_resource *res, const json_t *obj)
+{
+    if (json_array_size(json_object_get(json_object_get(obj, "metadata"),
+                                        "finalizers")) > 0)
+        return true;
+    /* a namespace also waits for spec.finalizers ("kubernetes": the
+     * namespace controller, cleared through namespaces/finalize) */
+    return strcmp(res->resource, "namespaces") == 0 &&
+           json_array_size(
+               json_object_get(json_object_get(obj, "spec"), "finalizers")) > 0;
+}
+
 static bool has_finalizer(const json_t *m, const char *f)
 {
     size_t i;
@@ -1263,8 +1284,6 @@ static json_t *success_status(struct api_ctx *c, const char *name,
                             json_string(uid));
     return st;
 }
-
-static void delete_namespace_contents(struct api_ctx *c, const char *ns);
 
 /* Deletes one object; answers o. Returns 0 or the error answered. */
 int api_delete_one(struct api_ctx *c, const char *name,
@@ -1320,8 +1339,6 @@ int api_delete_one(struct api_ctx *c, const char *name,
                 json_decref(obj);
                 return K1S_EFORBIDDEN;
             }
-            if (!dry)
-                delete_namespace_contents(c, name);
         }
         /* grace period: pods on a node get theirs; everything else goes
          * at once */
@@ -1360,7 +1377,7 @@ int api_delete_one(struct api_ctx *c, const char *name,
             json_array_append_new(f, json_string("orphan"));
             changed = true;
         }
-        bool fins = json_array_size(json_object_get(m, "finalizers")) > 0;
+        bool fins = api_deletion_blocked(c->res, obj);
         bool terminating = json_object_get(m, "deletionTimestamp") != NULL;
         if (fins || grace > 0) {
             if (!terminating || changed ||
@@ -1373,6 +1390,17 @@ int api_delete_one(struct api_ctx *c, const char *name,
                 if (!terminating || is_pod)
                     json_object_set_new(m, "deletionTimestamp",
                                         json_string(ts));
+                if (strcmp(c->res->resource, "namespaces") == 0) {
+                    /* Terminating until the namespace controller has
+                     * emptied it and cleared spec.finalizers */
+                    json_t *st = json_object_get(obj, "status");
+                    if (!json_is_object(st)) {
+                        st = json_object();
+                        json_object_set_new(obj, "status", st);
+                    }
+                    json_object_set_new(st, "phase",
+                                        json_string("Terminating"));
+                }
                 json_object_set_new(m, "deletionGracePeriodSeconds",
                                     json_integer(grace));
                 if (c->res->flags & API_RF_GENERATION)
@@ -1418,24 +1446,6 @@ int api_delete_one(struct api_ctx *c, const char *name,
     }
     api_resp_conflict(c->o, c->res, name);
     return K1S_ECONFLICT;
-}
-
-static void delete_namespace_contents(struct api_ctx *c, const char *ns)
-{
-    for (size_t i = 0; i < api_nresources; i++) {
-        const struct api_resource *res = &api_resources[i];
-        char prefix[512];
-        struct store_list l;
-        if (!res->namespaced)
-            continue;
-        if (api_resource_key(res, ns, "", prefix, sizeof prefix) != 0)
-            continue;
-        if (store_list(c->srv->store, prefix, NULL, 0, 0, &l) != 0)
-            continue;
-        for (size_t j = 0; j < l.n; j++)
-            store_delete(c->srv->store, l.items[j].key, 0, NULL, NULL);
-        store_list_free(&l);
-    }
 }
 
 static void do_delete(struct api_ctx *c)

@@ -52,6 +52,9 @@ void api_delopts_fields(struct api_ctx *c, const json_t *o,
                         struct api_delopts *d);
 int api_delete_one(struct api_ctx *c, const char *name,
                    const struct api_delopts *d);
+/* Whether a terminating obj must stay: metadata.finalizers, and for a
+ * namespace spec.finalizers too. */
+bool api_deletion_blocked(const struct api_resource *res, const json_t *obj);
 int api_bind_write(struct api_ctx *c, json_t *obj, const json_t *old,
                    int64_t old_rev);
 /* Server-side apply's field ownership (apply.c): prunes from `result`
@@ -59,7 +62,8 @@ int api_bind_write(struct api_ctx *c, json_t *obj, const json_t *old,
  * it applies now in metadata.managedFields. live may be NULL (create). */
 void api_ssa_merge(json_t *result, const json_t *live, const json_t *applied,
                    const char *manager, const char *api_version);
-/* Serves scale, binding, eviction, log; false if c->sub is none of them
+/* Serves scale, binding, eviction, log, finalize; false if c->sub is none
+ * of them
  * for c->res. */
 bool api_subresource(struct api_ctx *c);
 

@@ -89,7 +89,7 @@ const struct api_resource api_resources[] = {
      false,
      {"ns"},
      false,
-     API_SUB_STATUS,
+     API_SUB_STATUS | API_SUB_FINALIZE,
      0,
      f_ns,
      k_spec,

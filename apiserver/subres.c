@@ -90,6 +90,24 @@ static json_t *scale_of(const json_t *obj)
     return s;
 }
 
+/* 405 unless the request's method is `method`. */
+static bool method_is(struct api_ctx *c, const char *method)
+{
+    if (strcmp(c->r->method, method) == 0)
+        return true;
+    api_resp_status(c->o, K1S_EMETHOD, NULL,
+                    "the server does not allow this method on the requested "
+                    "resource");
+    return false;
+}
+
+/* The body of a `method` request (answered 405/400/415 and false if not). */
+static bool method_body(struct api_ctx *c, const char *method, json_t **ret)
+{
+    *ret = NULL;
+    return method_is(c, method) && api_decode_body(c, ret) == 0;
+}
+
 static void do_scale(struct api_ctx *c)
 {
     json_t *obj = NULL, *scale = NULL, *body = NULL, *ns = NULL;
@@ -124,9 +142,7 @@ static void do_scale(struct api_ctx *c)
                                 &ns) != 0)
                 goto out;
         } else {
-            api_resp_status(c->o, K1S_EMETHOD, NULL,
-                            "the server does not allow this method on the "
-                            "requested resource");
+            method_is(c, "PUT"); /* answers 405 */
             goto out;
         }
         const json_t *r =
@@ -204,13 +220,7 @@ static void do_binding(struct api_ctx *c)
     int64_t rev;
     int rv;
 
-    if (strcmp(c->r->method, "POST") != 0) {
-        api_resp_status(c->o, K1S_EMETHOD, NULL,
-                        "the server does not allow this method on the "
-                        "requested resource");
-        return;
-    }
-    if (api_decode_body(c, &body) != 0)
+    if (!method_body(c, "POST", &body))
         return;
     node = json_string_value(
         json_object_get(json_object_get(body, "target"), "name"));
@@ -321,13 +331,7 @@ static void do_eviction(struct api_ctx *c)
 
     memset(&d, 0, sizeof d);
     d.grace = -1;
-    if (strcmp(c->r->method, "POST") != 0) {
-        api_resp_status(c->o, K1S_EMETHOD, NULL,
-                        "the server does not allow this method on the "
-                        "requested resource");
-        return;
-    }
-    if (api_decode_body(c, &body) != 0)
+    if (!method_body(c, "POST", &body))
         return;
     /* deleteOptions.dryRun too: kubectl drain --dry-run=server sends it
      * there, and an eviction that ignored it would evict for real. */
@@ -355,12 +359,8 @@ static void do_log(struct api_ctx *c)
     const json_t *cs;
     int rv;
 
-    if (strcmp(c->r->method, "GET") != 0) {
-        api_resp_status(c->o, K1S_EMETHOD, NULL,
-                        "the server does not allow this method on the "
-                        "requested resource");
+    if (!method_is(c, "GET"))
         return;
-    }
     rv = api_load(c, c->name, &pod, NULL);
     if (rv != 0) {
         api_resp_store_err(c, rv, c->name);
@@ -431,6 +431,59 @@ out:
     json_decref(node);
 }
 
+/* PUT namespaces/<name>/finalize: the body's spec.finalizers replace the
+ * stored ones, nothing else is taken from it (as Kubernetes's finalize
+ * REST). A terminating namespace left with no finalizers is removed. */
+static void do_finalize(struct api_ctx *c)
+{
+    json_t *obj = NULL, *body = NULL, *upd, *fins, *spec;
+    int64_t rev;
+    int rv;
+
+    if (!method_body(c, "PUT", &body))
+        return;
+    fins = json_object_get(json_object_get(body, "spec"), "finalizers");
+    if (fins != NULL && !json_is_array(fins)) {
+        api_resp_status(c->o, K1S_EBADREQ, NULL,
+                        "spec.finalizers: must be a list of strings");
+        goto out;
+    }
+    for (int attempt = 0; attempt < 8; attempt++) {
+        json_decref(obj);
+        obj = NULL;
+        rv = api_load(c, c->name, &obj, &rev);
+        if (rv != 0) {
+            api_resp_store_err(c, rv, c->name);
+            goto out;
+        }
+        upd = json_deep_copy(obj);
+        spec = json_object_get(upd, "spec");
+        if (!json_is_object(spec)) {
+            spec = json_object();
+            json_object_set_new(upd, "spec", spec);
+        }
+        json_object_set_new(spec, "finalizers",
+                            fins ? json_deep_copy(fins) : json_array());
+        json_object_del(api_meta(upd), "resourceVersion");
+        struct api_resp sub;
+        struct api_resp *save = c->o;
+        memset(&sub, 0, sizeof sub);
+        c->o = &sub;
+        rv = api_update_from(c, upd, obj, rev, false, true);
+        c->o = save;
+        if (rv == K1S_ECONFLICT) {
+            api_resp_clear(&sub);
+            continue;
+        }
+        *c->o = sub;
+        goto out;
+    }
+    api_resp_conflict(c->o, c->res, c->name);
+out:
+    json_decref(obj);
+    json_decref(body);
+}
+
 bool api_subresource(struct api_ctx *c)
 {
     unsigned s = c->res->subresources;
@@ -443,6 +496,8 @@ bool api_subresource(struct api_ctx *c)
         do_eviction(c);
     else if (strcmp(c->sub, "log") == 0 && (s & API_SUB_LOG))
         do_log(c);
+    else if (strcmp(c->sub, "finalize") == 0 && (s & API_SUB_FINALIZE))
+        do_finalize(c);
     else
         return false;
     return true;

@@ -607,8 +607,10 @@ class Namespaces(Base):
             [p for p in self.c.pods(ns="tmp") if is_ready(p)]) == 2)
         p = self.c.kubectl("delete", "namespace", "tmp", "--wait=false")
         self.assertEqual(p.returncode, 0, p.stderr)
+        # the answer to the DELETE is the namespace, Terminating
+        self.assertIn('namespace "tmp" deleted', p.stdout)
         ns = self.c.get("/api/v1/namespaces/tmp")
-        if ns is not None:
+        if ns is not None:  # the controller may already have finished
             self.assertEqual(ns["status"]["phase"], "Terminating")
         self.c.wait("namespace gone",
                     lambda: self.c.get("/api/v1/namespaces/tmp") is None,
@@ -618,6 +620,44 @@ class Namespaces(Base):
                     ["items"] and not self.c.get(
                         "/apis/apps/v1/namespaces/tmp/deployments")["items"],
                     timeout=60)
+
+
+    def test_a_finalizer_keeps_the_namespace_terminating(self):
+        self.c.kubectl("create", "namespace", "held", check=True)
+        self.c.kubectl("create", "configmap", "-n", "held", "keep",
+                       check=True)
+        self.c.kubectl("create", "configmap", "-n", "held", "other",
+                       check=True)
+        self.c.kubectl("patch", "configmap", "-n", "held", "keep", "-p",
+                       '{"metadata":{"finalizers":["example.com/hold"]}}',
+                       check=True)
+        p = self.c.kubectl("delete", "namespace", "held", "--wait=false")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.c.wait("other deleted", lambda: self.c.get(
+            "/api/v1/namespaces/held/configmaps/other") is None)
+        ns = self.c.get("/api/v1/namespaces/held")
+        self.assertIsNotNone(ns, "the namespace went while content is left")
+        self.assertEqual(ns["status"]["phase"], "Terminating")
+        self.assertEqual(ns["spec"]["finalizers"], ["kubernetes"])
+        keep = self.c.get("/api/v1/namespaces/held/configmaps/keep")
+        self.assertIn("deletionTimestamp", keep["metadata"])
+        # NamespaceLifecycle: nothing new while it is being terminated
+        p = self.c.kubectl("create", "configmap", "-n", "held", "new1")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('configmaps "new1" is forbidden: unable to create new '
+                      'content in namespace held because it is being '
+                      'terminated', p.stderr)
+        p = self.c.kubectl("patch", "configmap", "-n", "held", "keep",
+                           "--type=json", "-p",
+                           '[{"op":"remove","path":"/metadata/finalizers"}]')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.c.wait("namespace gone",
+                    lambda: self.c.get("/api/v1/namespaces/held") is None,
+                    timeout=30)
+        # and a namespace of the same name starts afresh
+        self.c.kubectl("create", "namespace", "held", check=True)
+        p = self.c.kubectl("create", "configmap", "-n", "held", "new1")
+        self.assertEqual(p.returncode, 0, p.stderr)
 
 
 class NodeLoss(Base):

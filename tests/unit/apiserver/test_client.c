@@ -153,6 +153,91 @@ static int wait_events(struct collected *c, int n, int timeout_ms)
 
 /* --- Success ------------------------------------------------------------ */
 
+/* NamespaceLifecycle through the namespace cache: a create sees each state
+ * the namespace passes through (active, terminating, gone, re-created),
+ * also right after the create before it had filled the cache. No
+ * controllers run here, so the namespace waits for its finalize call. */
+static void test_namespace_lifecycle(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o = NULL;
+#define LCM "/api/v1/namespaces/life/configmaps"
+#define NSBODY "{\"metadata\":{\"name\":\"life\"}}"
+
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces", NULL, NSBODY, &o),
+                     201);
+    json_decref(o);
+    assert_int_equal(
+        call(f, "POST", LCM, NULL, "{\"metadata\":{\"name\":\"a\"}}", &o), 201);
+    json_decref(o);
+    assert_int_equal(
+        call(f, "DELETE", "/api/v1/namespaces/life", NULL, NULL, &o), 200);
+    assert_string_equal(sget(o, "status", "phase"), "Terminating");
+    json_decref(o);
+    /* content stays until the namespace controller removes it */
+    assert_int_equal(call(f, "GET", LCM "/a", NULL, NULL, &o), 200);
+    json_decref(o);
+    assert_int_equal(
+        call(f, "POST", LCM, NULL, "{\"metadata\":{\"name\":\"b\"}}", &o), 403);
+    assert_string_equal(sget(o, "reason", NULL), "Forbidden");
+    assert_string_equal(sget(o, "message", NULL),
+                        "configmaps \"b\" is forbidden: unable to create new "
+                        "content in namespace life because it is being "
+                        "terminated");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(
+                json_object_get(json_object_get(o, "details"), "causes"), 0),
+            "reason")),
+        "NamespaceTerminating");
+    json_decref(o);
+    /* finalize keeps everything but spec.finalizers from its body */
+    assert_int_equal(
+        call(f, "PUT", "/api/v1/namespaces/life/finalize", NULL,
+             "{\"metadata\":{\"name\":\"life\",\"labels\":{\"x\":\"y\"}},"
+             "\"spec\":{\"finalizers\":[\"kubernetes\",\"example.com/x\"]}}",
+             &o),
+        200);
+    assert_null(json_object_get(
+        json_object_get(json_object_get(o, "metadata"), "labels"), "x"));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(o, "spec"),
+                                                     "finalizers")),
+                     2);
+    json_decref(o);
+    assert_int_equal(call(f, "PUT", "/api/v1/namespaces/life/finalize", NULL,
+                          "{\"spec\":{\"finalizers\":[]}}", &o),
+                     200);
+    json_decref(o);
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/life", NULL, NULL, &o),
+                     404);
+    json_decref(o);
+    assert_int_equal(
+        call(f, "POST", LCM, NULL, "{\"metadata\":{\"name\":\"c\"}}", &o), 404);
+    assert_string_equal(sget(o, "message", NULL),
+                        "namespaces \"life\" not found");
+    json_decref(o);
+    assert_int_equal(call(f, "POST", "/api/v1/namespaces", NULL, NSBODY, &o),
+                     201);
+    json_decref(o);
+    assert_int_equal(
+        call(f, "POST", LCM, NULL, "{\"metadata\":{\"name\":\"d\"}}", &o), 201);
+    json_decref(o);
+#undef LCM
+#undef NSBODY
+}
+
+/* Discovery documents reach an in-process caller as JSON objects. */
+static void test_discovery_in_process(void **state)
+{
+    struct fixture *f = *state;
+    json_t *o = NULL;
+
+    assert_int_equal(call(f, "GET", "/api/v1", NULL, NULL, &o), 200);
+    assert_true(json_is_object(o));
+    assert_true(json_array_size(json_object_get(o, "resources")) > 10);
+    json_decref(o);
+}
+
 static void test_namespaces_bootstrapped(void **state)
 {
     struct fixture *f = *state;
@@ -428,6 +513,10 @@ static void test_bad_requests(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_namespace_lifecycle, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_discovery_in_process, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_namespaces_bootstrapped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_create_get_defaults, setup,
