@@ -641,6 +641,23 @@ class Namespaces(Base):
         self.assertEqual(ns["spec"]["finalizers"], ["kubernetes"])
         keep = self.c.get("/api/v1/namespaces/held/configmaps/keep")
         self.assertIn("deletionTimestamp", keep["metadata"])
+
+        def conds():
+            ns = self.c.get("/api/v1/namespaces/held") or {}
+            c = {x["type"]: x for x in
+                 ns.get("status", {}).get("conditions", [])}
+            return c if "NamespaceFinalizersRemaining" in c else None
+        c = self.c.wait("namespace conditions", conds)
+        self.assertEqual(c["NamespaceContentRemaining"]["status"], "True")
+        self.assertEqual(c["NamespaceContentRemaining"]["message"],
+                         "Some resources are remaining: configmaps. has 1 "
+                         "resource instances")
+        self.assertEqual(c["NamespaceFinalizersRemaining"]["reason"],
+                         "SomeFinalizersRemain")
+        self.assertEqual(c["NamespaceFinalizersRemaining"]["message"],
+                         "Some content in the namespace has finalizers "
+                         "remaining: example.com/hold in 1 resource "
+                         "instances")
         # NamespaceLifecycle: nothing new while it is being terminated
         p = self.c.kubectl("create", "configmap", "-n", "held", "new1")
         self.assertNotEqual(p.returncode, 0)
