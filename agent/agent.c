@@ -9,12 +9,13 @@
  *                down → retry every second. Nothing else depends on it:
  *                running pods keep running while the API is away.
  *   agent-sync   owns every struct agent_pod: applies queued events,
- *                drives agent_pod_sync(), writes pod status with a merge
- *                patch of pods/<name>/status when it changed (without
- *                waiting: up to 16 writes in flight, answers handled by
- *                the same loop; retried until the server takes it), and
- *                when a terminating pod's processes are gone confirms
- *                the deletion with gracePeriodSeconds=0 and a uid
+ *                drives agent_pod_sync(), writes pod status with a
+ *                strategic merge patch of pods/<name>/status, as the
+ *                kubelet does (conditions merge by type, so the ones of
+ *                readiness gates, set by others, stay), when it changed
+ * (without waiting: up to 16 writes in flight, answers handled by the same
+ * loop; retried until the server takes it), and when a terminating pod's
+ * processes are gone confirms the deletion with gracePeriodSeconds=0 and a uid
  *                precondition.
  *   agent-beat   registers the Node, renews the Lease every 10 s, posts
  *                node status every minute (re-registers a deleted Node).
@@ -498,7 +499,7 @@ static void push_statuses(struct agent *a, int64_t now)
         r.method = "PATCH";
         snprintf(r.path, sizeof r.path, "/api/v1/namespaces/%s/pods/%s/status",
                  ns, name);
-        r.ctype = "application/merge-patch+json";
+        r.ctype = "application/strategic-merge-patch+json";
         r.body = json_pack("{s:{s:s},s:O}", "metadata", "uid", pd->uid,
                            "status", st);
         rv = agent_http_async_start(&a->sync_http, &r, pd);

@@ -308,9 +308,18 @@ void agent_pod_destroy(struct agent_pod *p, bool purge);
  * (tolerations, affinity, ...). The spec's values are shared with `pod`
  * (or the whole spec is `prev`'s when equal, so that the containers' specs
  * stay shared across updates) rather than copied: pod objects are never
- * modified here. The server's status is not kept: the agent writes its
- * own. NULL on ENOMEM. */
+ * modified here. The server's status is not kept (the agent writes its
+ * own, except the conditions its readiness gates name (set by whoever
+ * owns the gate; they decide the pod's Ready). NULL on ENOMEM. */
 json_t *agent_pod_keep(const json_t *pod, const json_t *prev);
+/* The first object of the JSON array `list` whose string member `key` is
+ * `value` (borrowed), or NULL. */
+const json_t *agent_json_find(const json_t *list, const char *key,
+                              const char *value);
+/* Whether every spec.readinessGates condition of pod is True in its
+ * status (true when it has none); if not, msg gets the kubelet's words
+ * for the first one that is not. */
+bool agent_pod_gates_ready(const json_t *pod, char *msg, size_t len);
 /* The pod object stored in a pod directory (adoption); new reference. */
 json_t *agent_pod_load(const char *pod_dir);
 

@@ -514,17 +514,23 @@ out:
 
 /* ------------------------------------------------------------ volumes */
 
-static const json_t *find_volume(const json_t *pod, const char *name)
+const json_t *agent_json_find(const json_t *list, const char *key,
+                              const char *value)
 {
     const json_t *v;
     size_t i;
-    json_array_foreach (
-        json_object_get(json_object_get(pod, "spec"), "volumes"), i, v) {
-        const char *n = json_string_value(json_object_get(v, "name"));
-        if (n && strcmp(n, name) == 0)
+    json_array_foreach (list, i, v) {
+        const char *s = json_string_value(json_object_get(v, key));
+        if (s && strcmp(s, value) == 0)
             return v;
     }
     return NULL;
+}
+
+static const json_t *find_volume(const json_t *pod, const char *name)
+{
+    return agent_json_find(
+        json_object_get(json_object_get(pod, "spec"), "volumes"), "name", name);
 }
 
 char *agent_volume_source(const json_t *pod, const char *vol_name,

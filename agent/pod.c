@@ -363,6 +363,45 @@ static int add_ctrs(struct agent_pod *p, const json_t *list, bool init)
     return 0;
 }
 
+/* The condition of type `type` in pod's status, or NULL. */
+static const json_t *pod_condition(const json_t *pod, const char *type)
+{
+    return agent_json_find(
+        json_object_get(json_object_get(pod, "status"), "conditions"), "type",
+        type);
+}
+
+bool agent_pod_gates_ready(const json_t *pod, char *msg, size_t len)
+{
+    const json_t *g;
+    size_t i;
+
+    json_array_foreach (
+        json_object_get(json_object_get(pod, "spec"), "readinessGates"), i, g) {
+        const char *t = json_string_value(json_object_get(g, "conditionType"));
+        const json_t *c = t ? pod_condition(pod, t) : NULL;
+        const char *st = json_string_value(json_object_get(c, "status"));
+        if (t == NULL)
+            continue;
+        if (c == NULL) {
+            /* the kubelet's wording (status/generate.go) */
+            snprintf(msg, len,
+                     "corresponding condition of pod readiness gate \"%s\" "
+                     "does not exist.",
+                     t);
+            return false;
+        }
+        if (st == NULL || strcmp(st, "True") != 0) {
+            snprintf(msg, len,
+                     "the status of pod readiness gate \"%s\" is not "
+                     "\"True\", but %s",
+                     t, st ? st : "");
+            return false;
+        }
+    }
+    return true;
+}
+
 json_t *agent_pod_keep(const json_t *pod, const json_t *prev)
 {
     /* Inputs of the scheduler only: a bound pod's agent never reads them
@@ -406,6 +445,20 @@ json_t *agent_pod_keep(const json_t *pod, const json_t *prev)
         return NULL;
     }
     json_decref(own);
+    if (json_array_size(json_object_get(spec, "readinessGates")) > 0) {
+        /* the gates' conditions: someone else's to set, ours to read */
+        json_t *conds = json_array(), *g;
+        size_t i;
+        json_array_foreach (json_object_get(spec, "readinessGates"), i, g) {
+            const char *t =
+                json_string_value(json_object_get(g, "conditionType"));
+            const json_t *c = t ? pod_condition(pod, t) : NULL;
+            if (c)
+                json_array_append(conds, (json_t *)c);
+        }
+        json_object_set_new(o, "status",
+                            json_pack("{s:o}", "conditions", conds));
+    }
     return o;
 }
 
@@ -505,6 +558,9 @@ void agent_pod_update(struct agent_pod *p, const json_t *pod)
     json_t *copy = agent_pod_keep(pod, p->obj);
     if (copy == NULL)
         return;
+    if (!json_equal(json_object_get(copy, "status"),
+                    json_object_get(p->obj, "status")))
+        p->changed = true; /* a readiness gate moved: Ready may change */
     json_decref(p->obj);
     p->obj = copy;
 }
@@ -1124,9 +1180,9 @@ json_t *agent_pod_status(struct agent_pod *p)
                                          "ContainersReady", "Ready"};
     json_t *st = json_object(), *conds = json_array(), *cs = json_array(),
            *ics = json_array();
-    bool inited, all_ready = true;
+    bool inited, all_ready = true, gates;
     const char *phase = pod_phase(p, &inited);
-    char ip[64];
+    char ip[64], gate_msg[300];
 
     snprintf(ip, sizeof ip, "%s", p->env->host_ip);
     /* hostIP is the node's; podIP the pod's own loopback address */
@@ -1135,14 +1191,20 @@ json_t *agent_pod_status(struct agent_pod *p)
             all_ready = false;
     set_cond(p, 0, true);
     set_cond(p, 1, inited);
+    gates = agent_pod_gates_ready(p->obj, gate_msg, sizeof gate_msg);
     set_cond(p, 2, all_ready && inited);
-    set_cond(p, 3, all_ready && inited);
+    set_cond(p, 3, all_ready && inited && gates);
     for (int i = 0; i < 4; i++) {
         json_t *c =
             json_pack("{s:s,s:s,s:n,s:o}", "type", types[i], "status",
                       p->conds[i].status ? "True" : "False", "lastProbeTime",
                       "lastTransitionTime", time_json(p->conds[i].since_ns));
-        if (!p->conds[i].status && (i == 2 || i == 3)) {
+        if (!p->conds[i].status && i == 3 && p->conds[2].status) {
+            /* containers ready, a readiness gate not */
+            json_object_set_new(c, "reason",
+                                json_string("ReadinessGatesNotReady"));
+            json_object_set_new(c, "message", json_string(gate_msg));
+        } else if (!p->conds[i].status && (i == 2 || i == 3)) {
             bool done =
                 strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0;
             json_object_set_new(

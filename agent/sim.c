@@ -34,7 +34,9 @@
 struct job {
     struct job *next;
     bool del;
-    json_t *pod; /* only what the report needs */
+    bool gates;         /* readiness gates all True: report Ready */
+    char gate_msg[300]; /* else why not */
+    json_t *pod;        /* only what the report needs */
 };
 
 struct sim {
@@ -74,7 +76,9 @@ static bool ours(struct sim *s, const char *node)
     return *end == '\0' && i >= 0 && i < s->n;
 }
 
-static bool reported(const json_t *pod)
+/* Whether the server has the status we would report: Running, and Ready
+ * exactly when the pod's readiness gates (if any) are all True. */
+static bool reported(const json_t *pod, bool gates)
 {
     const json_t *st = json_object_get(pod, "status"), *c;
     size_t i;
@@ -86,7 +90,7 @@ static bool reported(const json_t *pod)
         const char *t = json_string_value(json_object_get(c, "type"));
         const char *v = json_string_value(json_object_get(c, "status"));
         if (t && v && strcmp(t, "Ready") == 0)
-            return strcmp(v, "True") == 0;
+            return (strcmp(v, "True") == 0) == gates;
     }
     return false;
 }
@@ -99,16 +103,22 @@ static void consider(struct sim *s, const json_t *pod)
     const char *phase = json_string_value(
         json_object_get(json_object_get(pod, "status"), "phase"));
     struct job *j;
+    char gate_msg[300];
+    bool gates;
 
     if (!ours(s, json_string_value(json_object_get(spec, "nodeName"))))
         return;
-    if (!del && (reported(pod) || (phase && (strcmp(phase, "Succeeded") == 0 ||
-                                             strcmp(phase, "Failed") == 0))))
+    gates = agent_pod_gates_ready(pod, gate_msg, sizeof gate_msg);
+    if (!del &&
+        (reported(pod, gates) || (phase && (strcmp(phase, "Succeeded") == 0 ||
+                                            strcmp(phase, "Failed") == 0))))
         return;
     j = calloc(1, sizeof *j);
     if (j == NULL)
         return;
     j->del = del;
+    j->gates = gates;
+    snprintf(j->gate_msg, sizeof j->gate_msg, "%s", gate_msg);
     j->pod = json_pack("{s:O,s:O,s:O,s:O}", "name", json_object_get(md, "name"),
                        "namespace", json_object_get(md, "namespace"), "uid",
                        json_object_get(md, "uid"), "containers",
@@ -130,7 +140,7 @@ static void consider(struct sim *s, const json_t *pod)
     pthread_mutex_unlock(&s->lock);
 }
 
-static json_t *running_status(const json_t *p)
+static json_t *running_status(const json_t *p, bool gates, const char *gate_msg)
 {
     char ts[32], ip[32];
     const json_t *c;
@@ -146,10 +156,18 @@ static json_t *running_status(const json_t *p)
     snprintf(ip, sizeof ip, "10.%u.%u.%u", (h >> 16) & 255, (h >> 8) & 255,
              (h & 253) + 1);
     clock_rfc3339(clock_real_ns(), ts, sizeof ts);
-    for (int k = 0; k < 4; k++)
-        json_array_append_new(conds, json_pack("{s:s,s:s,s:s}", "type",
-                                               types[k], "status", "True",
-                                               "lastTransitionTime", ts));
+    for (int k = 0; k < 4; k++) {
+        bool ok = k < 3 || gates;
+        json_t *cond =
+            json_pack("{s:s,s:s,s:s}", "type", types[k], "status",
+                      ok ? "True" : "False", "lastTransitionTime", ts);
+        if (!ok) {
+            json_object_set_new(cond, "reason",
+                                json_string("ReadinessGatesNotReady"));
+            json_object_set_new(cond, "message", json_string(gate_msg));
+        }
+        json_array_append_new(conds, cond);
+    }
     json_array_foreach (json_object_get(p, "containers"), i, c) {
         const char *img = json_string_value(json_object_get(c, "image"));
         char iid[300], cid[300];
@@ -213,9 +231,11 @@ static void *worker_main(void *arg)
         else
             body = json_pack("{s:{s:O},s:o}", "metadata", "uid",
                              json_object_get(j->pod, "uid"), "status",
-                             running_status(j->pod));
+                             running_status(j->pod, j->gates, j->gate_msg));
+        /* strategic: conditions merge by type (readiness gates' stay) */
         rv = agent_http_call(&h, j->del ? "DELETE" : "PATCH", path,
-                             j->del ? NULL : "application/merge-patch+json",
+                             j->del ? NULL
+                                    : "application/strategic-merge-patch+json",
                              body, 10000, NULL);
         if (rv == 200 && !j->del)
             __atomic_add_fetch(&s->reported, 1, __ATOMIC_RELAXED);

@@ -81,35 +81,9 @@ def wait_for(pred, timeout, what):
                          (timeout, what, last))
 
 
-class Agent:
-    def __init__(self, server, node, data_dir):
-        self.server, self.node, self.data_dir = server, node, data_dir
-        self.proc = None
-        self.log_path = os.path.join(data_dir, "agent.log")
-
-    def start(self):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [k1s.K1S_BIN, "agent", "--server", self.server.url,
-             "--node-name", self.node, "--data-dir", self.data_dir],
-            stdout=self.log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-        return self
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self.proc = None
-        self.log.close()
-
-    def read_log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+def Agent(server, node, data_dir):
+    """A real agent for node `node` (k1s.Agent with --node-name)."""
+    return k1s.Agent(server, data_dir, "--node-name", node)
 
 
 class AgentTest(unittest.TestCase):
@@ -304,6 +278,37 @@ class AgentTest(unittest.TestCase):
         with urllib.request.urlopen("http://%s:%d/" % (ip, port),
                                     timeout=10) as r:
             self.assertEqual(r.status, 200)
+
+    def test_readiness_gate_holds_ready_until_its_condition_is_true(self):
+        pod = self.simple_pod("gated", "sleep 3600",
+                              terminationGracePeriodSeconds=1,
+                              readinessGates=[
+                                  {"conditionType": "example.com/lb"}])
+        self.apply(pod)
+
+        def cond(t):
+            for c in (self.pod("gated") or {}).get("status", {}).get(
+                    "conditions", []):
+                if c["type"] == t:
+                    return c
+            return None
+        wait_for(lambda: (cond("ContainersReady") or {}).get("status") ==
+                 "True", 30, "the container to be ready")
+        ready = cond("Ready")
+        self.assertEqual((ready["status"], ready.get("reason")),
+                         ("False", "ReadinessGatesNotReady"))
+        self.assertEqual(ready["message"], 'corresponding condition of pod '
+                         'readiness gate "example.com/lb" does not exist.')
+        # the gate's owner sets its condition: the agent's own status
+        # writes (strategic merge, by condition type) leave it in place
+        self.srv.kubectl(
+            "patch", "pod", "gated", "--subresource=status",
+            "--type=strategic", "-p", json.dumps({"status": {"conditions": [
+                {"type": "example.com/lb", "status": "True"}]}}),
+            check=True)
+        self.srv.kubectl("wait", "--for=condition=Ready", "pod/gated",
+                         "--timeout=30s", check=True)
+        self.assertEqual(cond("example.com/lb")["status"], "True")
 
     def test_delete_ends_within_grace_and_leaves_no_process(self):
         m = self.marker()

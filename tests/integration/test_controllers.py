@@ -3,14 +3,17 @@ that roll out, roll back, scale mid-rollout and survive a server restart;
 cascade deletion in the three modes; garbage collection after a restart;
 namespace deletion; node loss.
 
-Until the node agent is merged, nodes are Node objects registered here,
-and a small stand-in kubelet (FakeKubelet, a thread in this process)
-renews their Leases and reports the pods bound to them Running and Ready,
-and confirms their deletion — exactly the writes a kubelet makes through
-the API. Every wait is bounded.
+Nodes are the agent's simulated nodes: one `k1s agent --simulate 1`
+process per node (so that one can be lost alone), which registers node
+<name>-0, renews its Lease, reports the pods bound to it Running (Ready
+once their readiness gates are True) and confirms their deletion. Pods
+that must not become Ready carry a readiness gate that the test's
+GateKeeper — in the role of the external controller that owns such a gate
+— sets True only when told to. Every wait is bounded.
 """
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -34,7 +37,46 @@ class Cluster:
     def __init__(self, *args, data_dir=None):
         self.args = args
         self.srv = k1s.Server(*args, data_dir=data_dir)
-        self.kubelet = None
+        self.agents = {}  # node name -> k1s.Agent
+        self.gate = None
+
+    def add_sim_node(self, name, unschedulable=False):
+        """Starts `k1s agent --simulate 1 --node-name name` (node
+        name-0) and waits until the node is Ready; returns the node's
+        name. unschedulable: cordoned with the real kubectl."""
+        node = name + "-0"
+        self.agents[node] = k1s.Agent(
+            self.srv, os.path.join(self.srv.data_dir, "agent-" + name),
+            "--simulate", "1", "--node-name", name).start()
+        self.wait(node + " Ready", lambda: self.node_ready(node))
+        if unschedulable:
+            self.kubectl("cordon", node, check=True)
+        return node
+
+    def node_ready(self, node):
+        n = self.get("/api/v1/nodes/" + node)
+        return any(c["type"] == "Ready" and c["status"] == "True"
+                   for c in (n or {}).get("status", {}).get("conditions", []))
+
+    def open_gate(self):
+        """From now on pods gated by GATE become Ready."""
+        if self.gate is None:
+            self.gate = GateKeeper(self)
+
+    def stop_agents(self, sig=signal.SIGTERM):
+        for a in self.agents.values():
+            a.stop(sig)
+
+    def restart(self, *extra_args):
+        """Stops the agents and the server, starts the server again (with
+        extra_args), then the agents, pointed at its new port."""
+        self.stop_agents()
+        rc = self.srv.stop()
+        assert rc == 0, "k1s exited %r on SIGTERM" % rc
+        self.srv.extra_args = list(extra_args)
+        self.srv.start()
+        for a in self.agents.values():
+            a.start()
 
     def start(self):
         self.srv.start()
@@ -115,16 +157,12 @@ class Cluster:
         raise AssertionError("timed out waiting for %s (last: %r)\n%s" %
                              (what, last, self.srv.read_log()[-3000:]))
 
-    def stop(self):
-        if self.kubelet:
-            self.kubelet.stop()
-        return self.srv.stop()
-
     def cleanup(self):
         """Stops everything; a server that does not exit 0 on SIGTERM (a
         crash, or a sanitizer report in an asan build) fails the test."""
-        if self.kubelet:
-            self.kubelet.stop()
+        if self.gate:
+            self.gate.stop()
+        self.stop_agents()
         rc = self.srv.stop()
         log = self.srv.read_log()
         self.srv.cleanup()
@@ -144,15 +182,16 @@ def terminating(pod):
     return bool(pod["metadata"].get("deletionTimestamp"))
 
 
-class FakeKubelet:
-    """Stands in for the node agent: renews leases of `alive` nodes, marks
-    their pods Running+Ready (while `ready` is set), confirms deletions."""
+GATE = "k1s.test/ready"
 
-    def __init__(self, cluster, nodes):
+
+class GateKeeper:
+    """Owns the readiness gate GATE: while open, sets its condition True on
+    every pod that has the gate (a strategic merge patch of pods/status,
+    as a real gate's controller writes it)."""
+
+    def __init__(self, cluster):
         self.c = cluster
-        self.alive = set(nodes)
-        self.ready = threading.Event()
-        self.ready.set()
         self.stopping = threading.Event()
         self.th = threading.Thread(target=self.loop, daemon=True)
         self.th.start()
@@ -162,54 +201,31 @@ class FakeKubelet:
         self.th.join(timeout=10)
 
     def loop(self):
-        last_lease = 0
         while not self.stopping.is_set():
             try:
-                self.step(time.monotonic() - last_lease > 1.0)
+                self.step()
             except Exception:  # the server may be restarting
                 pass
-            if time.monotonic() - last_lease > 1.0:
-                last_lease = time.monotonic()
-            self.stopping.wait(0.05)
+            self.stopping.wait(0.1)
 
-    def step(self, leases):
-        if leases:
-            for n in list(self.alive):
-                self.c.renew_lease(n)
+    def step(self):
         st, l = self.c.api("GET", "/api/v1/pods")
         if st != 200:
             return
         for p in l["items"]:
-            node = p["spec"].get("nodeName")
-            if node not in self.alive:
+            gates = [g["conditionType"] for g in
+                     p["spec"].get("readinessGates") or []]
+            conds = {c["type"]: c["status"] for c in
+                     p.get("status", {}).get("conditions") or []}
+            if GATE not in gates or conds.get(GATE) == "True":
                 continue
             md = p["metadata"]
-            base = "/api/v1/namespaces/%s/pods/%s" % (md["namespace"],
-                                                      md["name"])
-            if md.get("deletionTimestamp"):
-                self.c.api("DELETE", base + "?gracePeriodSeconds=0")
-                continue
-            if is_ready(p) or not self.ready.is_set():
-                continue
-            now = now_rfc3339()
-            conds = [c for c in p.get("status", {}).get("conditions", [])
-                     if c["type"] not in ("Ready", "ContainersReady",
-                                          "Initialized")]
-            for t in ("Initialized", "Ready", "ContainersReady"):
-                conds.append({"type": t, "status": "True",
-                              "lastProbeTime": None,
-                              "lastTransitionTime": now})
-            p.setdefault("status", {}).update({
-                "phase": "Running", "conditions": conds,
-                "hostIP": "127.0.0.1", "podIP": "127.0.0.1",
-                "startTime": now,
-                "containerStatuses": [
-                    {"name": c["name"], "image": c.get("image", ""),
-                     "imageID": "", "ready": True, "restartCount": 0,
-                     "started": True,
-                     "state": {"running": {"startedAt": now}}}
-                    for c in p["spec"]["containers"]]})
-            self.c.api("PUT", base + "/status", p)
+            self.c.api("PATCH", "/api/v1/namespaces/%s/pods/%s/status" % (
+                md["namespace"], md["name"]),
+                {"status": {"conditions": [{
+                    "type": GATE, "status": "True",
+                    "lastTransitionTime": now_rfc3339()}]}},
+                ct="application/strategic-merge-patch+json")
 
 
 DEPLOYMENT = """apiVersion: apps/v1
@@ -255,6 +271,16 @@ def set_image(c, image, name="web"):
     assert p.returncode == 0, p.stderr
 
 
+def set_gated_image(c, image, name="web"):
+    """A new template whose pods wait for the GATE readiness gate: they
+    run but do not become Ready until c.open_gate()."""
+    p = c.kubectl("patch", "deployment", name, "-p", json.dumps(
+        {"spec": {"template": {"spec": {
+            "readinessGates": [{"conditionType": GATE}],
+            "containers": [{"name": "c", "image": image}]}}}}))
+    assert p.returncode == 0, p.stderr
+
+
 class Base(unittest.TestCase):
     server_args = ()
 
@@ -292,12 +318,15 @@ class Base(unittest.TestCase):
 class Rollouts(Base):
     def setUp(self):
         super().setUp()
-        self.c.add_node("n1")
-        self.c.add_node("n2")
-        self.c.kubelet = FakeKubelet(self.c, ["n1", "n2"])
+        self.c.add_sim_node("n1")
+        self.c.add_sim_node("n2")
 
     def test_rolling_update_max_unavailable_zero_never_drops_ready(self):
-        self.apply(deployment_yaml(replicas=4, surge=1, unavailable=0))
+        # minReadySeconds: each step waits a second for availability, so
+        # that the rollout lasts long enough to be sampled throughout
+        self.apply(deployment_yaml(replicas=4, surge=1, unavailable=0)
+                   .replace("spec:\n  replicas:",
+                            "spec:\n  minReadySeconds: 1\n  replicas:"))
         self.rollout_status()
         self.assertEqual(len(self.live_pods()), 4)
         samples = []
@@ -362,8 +391,7 @@ class Rollouts(Base):
     def test_scale_up_and_down_mid_rollout(self):
         self.apply(deployment_yaml(replicas=4, surge=2, unavailable=1))
         self.rollout_status()
-        self.c.kubelet.ready.clear()  # new pods will not become ready
-        set_image(self.c, "nginx:2")
+        set_gated_image(self.c, "nginx:2")  # new pods will not be Ready
         # the rollout is stuck half way: two sets are active
         self.c.wait("two active sets", lambda: len(
             [r for r in self.replicasets() if r["spec"]["replicas"] > 0]) == 2)
@@ -379,7 +407,7 @@ class Rollouts(Base):
         self.c.kubectl("scale", "deployment/web", "--replicas=3",
                        check=True)
         self.c.wait("scaled down", lambda: total() <= 5)
-        self.c.kubelet.ready.set()
+        self.c.open_gate()
         self.rollout_status()
         pods = self.live_pods()
         self.assertEqual(len(pods), 3)
@@ -413,11 +441,10 @@ class Rollouts(Base):
     def test_progress_deadline_exceeded(self):
         self.apply(deployment_yaml(replicas=2))
         self.rollout_status()
-        self.c.kubelet.ready.clear()  # the new pods never become ready
         p = self.c.kubectl("patch", "deployment", "web", "-p",
                            '{"spec":{"progressDeadlineSeconds":2}}')
         self.assertEqual(p.returncode, 0, p.stderr)
-        set_image(self.c, "nginx:broken")
+        set_gated_image(self.c, "nginx:broken")  # never Ready
         p = self.c.kubectl("rollout", "status", "deployment/web",
                            "--timeout=60s", timeout=90)
         self.assertNotEqual(p.returncode, 0)
@@ -462,8 +489,7 @@ class Rollouts(Base):
 class Deletion(Base):
     def setUp(self):
         super().setUp()
-        self.c.add_node("n1")
-        self.c.kubelet = FakeKubelet(self.c, ["n1"])
+        self.c.add_sim_node("n1")
         self.apply(deployment_yaml(replicas=2))
         self.rollout_status()
         self.rs = self.replicasets()[0]["metadata"]["name"]
@@ -532,23 +558,18 @@ class Restart(unittest.TestCase):
     def test_restart_mid_rollout_finishes_without_duplicates(self):
         c = Cluster().start()
         self.addCleanup(c.cleanup)
-        c.add_node("n1")
-        c.kubelet = FakeKubelet(c, ["n1"])
+        c.add_sim_node("n1")
         c.kubectl("apply", "-f", "-", check=True,
                   input=deployment_yaml(replicas=4, surge=1, unavailable=0))
         p = c.kubectl("rollout", "status", "deployment/web",
                       "--timeout=60s", timeout=90)
         self.assertEqual(p.returncode, 0, p.stderr)
-        c.kubelet.ready.clear()
-        set_image(c, "nginx:2")
+        set_gated_image(c, "nginx:2")  # the rollout stalls half way
         c.wait("rollout half way", lambda: any(
             p["spec"]["containers"][0]["image"] == "nginx:2"
             for p in c.pods(selector="app=web")))
-        c.kubelet.stop()
-        c.kubelet = None
-        self.assertEqual(c.srv.stop(), 0)
-        c.srv.start()
-        c.kubelet = FakeKubelet(c, ["n1"])
+        c.restart()
+        c.open_gate()
         p = c.kubectl("rollout", "status", "deployment/web",
                       "--timeout=60s", timeout=90)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -560,32 +581,24 @@ class Restart(unittest.TestCase):
         self.assertEqual(len(l["items"]), 2)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class GarbageAfterRestart(unittest.TestCase):
     def test_dependents_of_owner_deleted_while_down_are_collected(self):
         c = Cluster().start()
         self.addCleanup(c.cleanup)
-        c.add_node("n1")
-        c.kubelet = FakeKubelet(c, ["n1"])
+        c.add_sim_node("n1")
         c.kubectl("apply", "-f", "-", check=True,
                   input=deployment_yaml(replicas=2))
         p = c.kubectl("rollout", "status", "deployment/web",
                       "--timeout=60s", timeout=90)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(c.srv.stop(), 0)
         # the owner goes while no controller runs
-        c.srv.extra_args = ["--disable-controllers"]
-        c.srv.start()
+        c.restart("--disable-controllers")
         c.kubectl("delete", "deployment", "web", "--cascade=background",
                   check=True)
         st, l = c.api("GET", "/apis/apps/v1/namespaces/default/replicasets")
         self.assertEqual(len(l["items"]), 1)  # nobody collected it
-        self.assertEqual(c.srv.stop(), 0)
-        c.srv.extra_args = []
-        c.srv.start()
+        c.restart()
         c.wait("set and pods collected", lambda: not c.api(
             "GET", "/apis/apps/v1/namespaces/default/replicasets")[1]
             ["items"] and not c.pods(selector="app=web"))
@@ -593,8 +606,7 @@ class GarbageAfterRestart(unittest.TestCase):
 
 class Namespaces(Base):
     def test_deleting_a_namespace_deletes_its_contents(self):
-        self.c.add_node("n1")
-        self.c.kubelet = FakeKubelet(self.c, ["n1"])
+        self.c.add_sim_node("n1")
         self.c.kubectl("apply", "-f", "-", check=True, input=(
             "apiVersion: v1\nkind: Namespace\nmetadata: {name: tmp}\n"))
         p = self.c.kubectl("apply", "-n", "tmp", "-f", "-",
@@ -682,9 +694,8 @@ class NodeLoss(Base):
                    "--default-unreachable-toleration-seconds", "3")
 
     def test_pods_of_a_lost_node_are_recreated_elsewhere(self):
-        self.c.add_node("n1")
-        self.c.add_node("n2", unschedulable=True)
-        self.c.kubelet = FakeKubelet(self.c, ["n1", "n2"])
+        n1 = self.c.add_sim_node("n1")
+        n2 = self.c.add_sim_node("n2", unschedulable=True)
         text = deployment_yaml(replicas=2).replace(
             "      containers:\n",
             "      tolerations:\n"
@@ -694,27 +705,32 @@ class NodeLoss(Base):
         self.apply(text)
         self.rollout_status()
         self.assertEqual({p["spec"]["nodeName"] for p in self.live_pods()},
-                         {"n1"})
-        n = self.c.get("/api/v1/nodes/n2")
-        del n["spec"]["unschedulable"]
-        self.assertEqual(self.c.api("PUT", "/api/v1/nodes/n2", n)[0], 200)
-        self.c.kubelet.alive.discard("n1")  # n1 stops renewing its lease
+                         {n1})
+        self.c.kubectl("uncordon", n2, check=True)
+        self.c.agents[n1].stop(signal.SIGKILL)  # n1 is lost
         node = self.c.wait("n1 unreachable", lambda: [
-            x for x in (self.c.get("/api/v1/nodes/n1")["spec"].get("taints")
-                        or [])
+            x for x in (self.c.get("/api/v1/nodes/" + n1)["spec"]
+                        .get("taints") or [])
             if x["key"] == "node.kubernetes.io/unreachable" and
             x["effect"] == "NoExecute"])
         self.assertTrue(node)
-        ready = [c for c in self.c.get("/api/v1/nodes/n1")["status"]
+        ready = [c for c in self.c.get("/api/v1/nodes/" + n1)["status"]
                  ["conditions"] if c["type"] == "Ready"][0]
         self.assertEqual((ready["status"], ready["reason"]),
                          ("Unknown", "NodeStatusUnknown"))
         self.c.wait("replacements ready on n2", lambda: sorted(
             p["spec"]["nodeName"] for p in self.live_pods()
-            if is_ready(p)) == ["n2", "n2"], timeout=60)
+            if is_ready(p)) == [n2, n2], timeout=60)
         p = self.c.kubectl("get", "nodes")
-        self.assertRegex(p.stdout, r"n1\s+NotReady")
-        # n1 comes back: Ready again, taint removed
-        self.c.kubelet.alive.add("n1")
+        self.assertRegex(p.stdout, n1 + r"\s+NotReady")
+        # n1 comes back: Ready again, taint removed, and the pods evicted
+        # from it (Terminating while it was away) confirmed gone
+        self.c.agents[n1].start()
         self.c.wait("n1 healthy", lambda: not (
-            self.c.get("/api/v1/nodes/n1")["spec"].get("taints")))
+            self.c.get("/api/v1/nodes/" + n1)["spec"].get("taints")))
+        self.c.wait("evicted pods gone", lambda: all(
+            p["spec"]["nodeName"] == n2
+            for p in self.c.pods(selector="app=web")))
+
+if __name__ == "__main__":
+    unittest.main()

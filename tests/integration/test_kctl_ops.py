@@ -77,38 +77,6 @@ def unlogged(text):
                    if not re.match(r"^[IWE]\d{4} \d\d:\d\d:\d\d", line))
 
 
-class Agent:
-    """A `k1s agent` process, stopped by its PID."""
-
-    def __init__(self, srv, data_dir, *args):
-        self.log = open(os.path.join(data_dir, "agent.log"), "ab")
-        self.data_dir = data_dir
-        self.proc = subprocess.Popen(
-            [k1s.K1S_BIN, "agent", "--server", srv.url, "--data-dir",
-             data_dir] + list(args),
-            stdout=self.log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self.log.close()
-        # Last resort after a failed test: the pods' own processes, by the
-        # PIDs the agent recorded.
-        for root, _dirs, files in os.walk(self.data_dir):
-            if "pid" in files:
-                try:
-                    with open(os.path.join(root, "pid")) as f:
-                        os.kill(int(f.read().split()[0]), signal.SIGKILL)
-                except (OSError, ValueError, IndexError):
-                    pass
-
-
 class KubectlLiteOps(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -120,9 +88,10 @@ class KubectlLiteOps(unittest.TestCase):
             sim_dir = os.path.join(cls.tmp, "sim")
             os.makedirs(real_dir)
             os.makedirs(sim_dir)
-            cls.agents.append(Agent(cls.srv, real_dir, "--node-name", REAL))
-            cls.agents.append(Agent(cls.srv, sim_dir, "--node-name", SIM,
-                                    "--simulate", "2"))
+            cls.agents.append(k1s.Agent(cls.srv, real_dir, "--node-name",
+                                        REAL).start())
+            cls.agents.append(k1s.Agent(cls.srv, sim_dir, "--node-name", SIM,
+                                        "--simulate", "2").start())
             wait_for(lambda: cls.nodes_ready() == 3, 30, "3 Ready nodes")
             cls.k("label", "node", SIM + "-0", SIM + "-1", "pool=sim",
                   check=True)
@@ -138,7 +107,7 @@ class KubectlLiteOps(unittest.TestCase):
         cls.srv.kubectl("delete", "pods", "--all", "--grace-period=1",
                         "--wait=true", "--timeout=30s")
         for a in cls.agents:
-            a.stop()
+            a.stop(kill_pods=True)
         cls.srv.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 

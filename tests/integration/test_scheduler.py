@@ -1,7 +1,9 @@
 """The scheduler with the real k1s binary and the real kubectl: placement
 by filters and scores, the precise FailedScheduling message, retry when a
-fitting node appears (and not in a loop meanwhile). Nodes are registered
-through the API (see test_controllers.Cluster)."""
+fitting node appears (and not in a loop meanwhile). The nodes whose
+capacity, labels and taints a test needs are registered through the API
+as the scheduler's inputs (see test_controllers.Cluster.add_node); the
+Deployment test runs on the agent's simulated nodes."""
 import json
 import os
 import sys
@@ -9,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_controllers import Cluster, FakeKubelet  # noqa: E402
+from test_controllers import Cluster  # noqa: E402
 
 
 def pod(name, cpu="100m", extra=None):
@@ -171,9 +173,8 @@ class Scheduling(unittest.TestCase):
         self.c.wait("third on c", lambda: self.node_of(stuck) == "c")
 
     def test_deployment_pods_spread_over_nodes(self):
-        for n in ("a", "b", "c"):
-            self.c.add_node(n)
-        self.c.kubelet = FakeKubelet(self.c, ["a", "b", "c"])
+        for n in ("a", "b", "c"):  # simulated nodes a-0, b-0, c-0
+            self.c.add_sim_node(n)
         dep = {"apiVersion": "apps/v1", "kind": "Deployment",
                "metadata": {"name": "s"},
                "spec": {"replicas": 6,

@@ -19,6 +19,15 @@ K1S_BIN = os.environ.get(
                  "k1s"))
 
 
+def read_text(path):
+    """A log file's text so far ("" if there is none yet)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 class Server:
     def __init__(self, *extra_args, data_dir=None, ready_timeout=20.0,
                  agent=False):
@@ -70,11 +79,7 @@ class Server:
                            (self.ready_timeout, self.read_log()))
 
     def read_log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.log_path)
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         data = None
@@ -148,3 +153,52 @@ class Server:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+class Agent:
+    """A `k1s agent` process talking to `server` over HTTP, with its own
+    data dir; args are its flags (--node-name N, --simulate N, ...).
+    Stopped by its PID."""
+
+    def __init__(self, server, data_dir, *args):
+        self.server, self.data_dir, self.args = server, data_dir, list(args)
+        self.proc = None
+        self.log = None
+        self.log_path = os.path.join(data_dir, "agent.log")
+
+    def start(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [K1S_BIN, "agent", "--server", self.server.url, "--data-dir",
+             self.data_dir] + self.args,
+            stdout=self.log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, kill_pods=False):
+        """Signals the agent and waits for it (bounded). kill_pods: a last
+        resort after a failed test, SIGKILL the pods' processes by the PIDs
+        the agent recorded in its data dir."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self.proc = None
+        if self.log:
+            self.log.close()
+            self.log = None
+        if kill_pods:
+            for root, _dirs, files in os.walk(self.data_dir):
+                if "pid" in files:
+                    try:
+                        with open(os.path.join(root, "pid")) as f:
+                            os.kill(int(f.read().split()[0]), signal.SIGKILL)
+                    except (OSError, ValueError, IndexError):
+                        pass
+
+    def read_log(self):
+        return read_text(self.log_path)
