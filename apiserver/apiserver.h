@@ -53,6 +53,17 @@ void api_server_stop(struct api_server *srv);
 /* NULL ok. Stops first if still running. */
 void api_server_destroy(struct api_server *srv);
 
+/* --- label selectors, for other modules ------------------------------- */
+
+/* Whether `labels` (an object's metadata.labels, or NULL) match the
+ * labelSelector query syntax `selector` (Kubernetes's: "=", "==", "!=",
+ * "in", "notin", "key", "!key"; "" matches everything). Returns 1 or 0,
+ * or K1S_EBADREQ with Kubernetes's message in errbuf when it does not
+ * parse. For kubectl-lite, which filters local objects the way kubectl's
+ * resource builder does, with the server's own parser. */
+int api_labels_match(const char *selector, const json_t *labels, char *errbuf,
+                     size_t errlen);
+
 /* --- in-process client (scheduler, controllers) ----------------------- */
 
 /* The same routing, admission, validation and defaulting as an HTTP

@@ -58,3 +58,16 @@ void api_sel_free(void *ls, void *fs)
     api_label_selector_free(ls);
     api_field_selector_free(fs);
 }
+
+int api_labels_match(const char *selector, const json_t *labels, char *errbuf,
+                     size_t errlen)
+{
+    struct api_label_selector *ls = NULL;
+    int rv =
+        api_label_selector_parse(selector ? selector : "", &ls, errbuf, errlen);
+    if (rv != 0)
+        return rv;
+    rv = api_label_selector_matches(ls, labels) ? 1 : 0;
+    api_label_selector_free(ls);
+    return rv;
+}

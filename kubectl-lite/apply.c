@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apiserver/apiserver.h"
 #include "kubectl-lite/kctl_int.h"
 #include "lib/err.h"
 
@@ -522,6 +523,40 @@ int kctl_cmd_apply(struct kctl_client *cl, int argc, char **argv)
     free(files.v);
     applied = json_object();
     namespaces = json_object();
+    if (o.selector != NULL) {
+        /* -l: only the objects of the files that match, as kubectl's
+         * resource builder filters them */
+        json_t *kept = json_array(), *ksrc = json_array();
+        char err[512];
+        json_array_foreach (objs, i, obj) {
+            int m = api_labels_match(
+                o.selector,
+                json_object_get(json_object_get(obj, "metadata"), "labels"),
+                err, sizeof err);
+            if (m < 0) {
+                fprintf(stderr,
+                        "error: the provided selector \"%s\" is not valid: "
+                        "%s\n",
+                        o.selector, err);
+                rv = 1;
+                break;
+            }
+            if (m == 1) {
+                json_array_append(kept, obj);
+                json_array_append(ksrc, json_array_get(sources, i));
+            }
+        }
+        json_decref(objs);
+        json_decref(sources);
+        objs = kept;
+        sources = ksrc;
+        if (rv == 0 && json_array_size(objs) == 0) {
+            fprintf(stderr, "error: no objects passed to apply\n");
+            rv = 1;
+        }
+        if (rv != 0)
+            json_array_clear(objs);
+    }
     json_array_foreach (objs, i, obj) {
         const char *src = json_string_value(json_array_get(sources, i));
         if (apply_one(cl, obj, src, &o, applied, namespaces) != 0)

@@ -245,6 +245,23 @@ class KubectlLiteApply(unittest.TestCase):
         self.assertEqual(self.get("/api/v1/namespaces/default/configmaps/pb")
                          [0], 404)
 
+    def test_selector_filters_the_objects_read(self):
+        a = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n"
+             "  labels:\n    tier: %s\n")
+        f = self.write("sel/two.yaml", (a % ("sa", "web")) + "---\n" +
+                       (a % ("sb", "db")))
+        p = self.lite("apply", "-f", f, "-l", "tier=web")
+        self.assertEqual((p.returncode, p.stdout), (0, "configmap/sa created\n"),
+                         p.stderr)
+        self.assertEqual(self.get("/api/v1/namespaces/default/configmaps/sb")
+                         [0], 404)
+        for args in (("-l", "tier=none"), ("-l", "tier in (web")):
+            lite = self.lite("apply", "-f", f, *args)
+            real = self.kubectl("apply", "-f", f, *args)
+            self.assertEqual((lite.returncode, lite.stdout, lite.stderr),
+                             (real.returncode, real.stdout, real.stderr))
+            self.assertEqual(lite.returncode, 1)
+
     def test_create_replace_delete_match_kubectl(self):
         f = self.write("c1.yaml", "apiVersion: v1\nkind: ConfigMap\n"
                        "metadata:\n  name: c1\ndata:\n  k: v\n")
