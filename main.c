@@ -364,13 +364,17 @@ static int server_main(int argc, char **argv)
     memset(&ccfg, 0, sizeof ccfg);
     ccfg.node_grace_ns = (int64_t)o.node_grace_s * 1000000000LL;
     ccfg.default_toleration_ns = (int64_t)o.toleration_s * 1000000000LL;
-    rv = sched_start(&capi, &sched);
-    if (rv == 0 && !o.disable_controllers)
+    /* The scheduler attaches to the controllers' informers of pods and
+     * nodes (each pod cached once); on its own when they do not run. */
+    if (!o.disable_controllers)
         rv = ctrl_manager_start(&capi, &ccfg, &ctrl);
+    if (rv == 0)
+        rv = sched_start_shared(&capi, ctrl_manager_informer(ctrl, "pods"),
+                                ctrl_manager_informer(ctrl, "nodes"), &sched);
     if (rv != 0) {
         log_error("k1s: cannot start the scheduler and controllers: %s",
                   err_str(rv));
-        sched_stop(sched);
+        ctrl_manager_stop(ctrl);
         goto err_after_api;
     }
     if (!o.disable_agent) {
@@ -403,8 +407,8 @@ static int server_main(int argc, char **argv)
         ;
     log_info("k1s: %s received, shutting down", strsignal(sig));
     agent_stop(agent);
+    sched_stop(sched); /* first: it is attached to the manager's informers */
     ctrl_manager_stop(ctrl);
-    sched_stop(sched);
     api_server_stop(api);
     api_server_destroy(api);
     store_close(store);
@@ -412,8 +416,8 @@ static int server_main(int argc, char **argv)
     return 0;
 
 err_after_ctrl:
+    sched_stop(sched); /* first: it is attached to the manager's informers */
     ctrl_manager_stop(ctrl);
-    sched_stop(sched);
 err_after_api:
     api_server_destroy(api);
 err_after_store:

@@ -122,6 +122,16 @@ int ctrl_informer_create(const struct ctrl_api *api, const char *path,
 /* Before start only. Up to 8 handlers. */
 int ctrl_informer_add_handler(struct ctrl_informer *inf, ctrl_informer_cb cb,
                               void *arg);
+/* Sharing an informer another component owns (client-go's shared
+ * informers): adds a handler at any time, also to a running informer —
+ * what it has cached then reaches cb as adds before any later event.
+ * Attached handlers get no resyncs. K1S_EINVAL when 8 are attached. */
+int ctrl_informer_attach(struct ctrl_informer *inf, ctrl_informer_cb cb,
+                         void *arg);
+/* Removes the handler; cb is not called after this returns. Must not be
+ * called from a handler of the same informer. NULL ok. */
+void ctrl_informer_detach(struct ctrl_informer *inf, ctrl_informer_cb cb,
+                          void *arg);
 int ctrl_informer_start(struct ctrl_informer *inf);
 void ctrl_informer_stop(struct ctrl_informer *inf);    /* idempotent */
 void ctrl_informer_destroy(struct ctrl_informer *inf); /* NULL ok */
@@ -232,5 +242,11 @@ int ctrl_manager_start(const struct ctrl_api *api,
                        struct ctrl_manager **ret);
 /* Stops and joins every thread, frees. NULL ok. */
 void ctrl_manager_stop(struct ctrl_manager *m);
+/* The manager's informer of all pods or all nodes (which: "pods",
+ * "nodes"), for another component to attach to (the scheduler), so that
+ * the server caches each pod once; borrowed, valid until
+ * ctrl_manager_stop, NULL for another name or m NULL. */
+struct ctrl_informer *ctrl_manager_informer(struct ctrl_manager *m,
+                                            const char *which);
 
 #endif

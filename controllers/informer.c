@@ -34,6 +34,7 @@
 struct inf_handler {
     ctrl_informer_cb cb;
     void *arg;
+    bool resync; /* also called for resyncs (old == new) */
 };
 
 struct ctrl_informer {
@@ -41,6 +42,11 @@ struct ctrl_informer {
     char *path;
     int64_t resync_ns;
     pthread_mutex_t mu;
+    /* Held while handlers run (lock order: dmu before mu): dispatches are
+     * serialized, so that a handler attached to a running informer gets
+     * its replay of the cache before any later event, and one detached
+     * is never called again. */
+    pthread_mutex_t dmu;
     pthread_cond_t cond;
     struct ctrl_map *store; /* key -> json_t* */
     struct inf_handler handlers[INF_MAX_HANDLERS];
@@ -79,6 +85,7 @@ int ctrl_informer_create(const struct ctrl_api *api, const char *path,
     }
     inf->resync_ns = resync_ns;
     pthread_mutex_init(&inf->mu, NULL);
+    pthread_mutex_init(&inf->dmu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&inf->cond, &ca);
@@ -94,8 +101,60 @@ int ctrl_informer_add_handler(struct ctrl_informer *inf, ctrl_informer_cb cb,
         return K1S_EINVAL;
     inf->handlers[inf->nhandlers].cb = cb;
     inf->handlers[inf->nhandlers].arg = arg;
+    inf->handlers[inf->nhandlers].resync = true;
     inf->nhandlers++;
     return 0;
+}
+
+static int collect_all(const char *key, void *val, void *arg);
+
+int ctrl_informer_attach(struct ctrl_informer *inf, ctrl_informer_cb cb,
+                         void *arg)
+{
+    json_t *all = json_array(), *it;
+    size_t i;
+    int rv = 0;
+
+    if (all == NULL)
+        return K1S_ENOMEM;
+    pthread_mutex_lock(&inf->dmu);
+    pthread_mutex_lock(&inf->mu);
+    if (inf->nhandlers == INF_MAX_HANDLERS) {
+        rv = K1S_EINVAL;
+    } else {
+        inf->handlers[inf->nhandlers].cb = cb;
+        inf->handlers[inf->nhandlers].arg = arg;
+        inf->handlers[inf->nhandlers].resync = false;
+        inf->nhandlers++;
+        ctrl_map_each(inf->store, collect_all, all);
+    }
+    pthread_mutex_unlock(&inf->mu);
+    /* what is cached already reaches the new handler as adds, before any
+     * later event (dispatches wait for dmu) */
+    json_array_foreach (all, i, it)
+        cb(arg, NULL, it);
+    pthread_mutex_unlock(&inf->dmu);
+    json_decref(all);
+    return rv;
+}
+
+void ctrl_informer_detach(struct ctrl_informer *inf, ctrl_informer_cb cb,
+                          void *arg)
+{
+    if (inf == NULL)
+        return;
+    pthread_mutex_lock(&inf->dmu);
+    pthread_mutex_lock(&inf->mu);
+    for (int i = 0; i < inf->nhandlers; i++) {
+        if (inf->handlers[i].cb == cb && inf->handlers[i].arg == arg) {
+            memmove(&inf->handlers[i], &inf->handlers[i + 1],
+                    (size_t)(inf->nhandlers - i - 1) * sizeof inf->handlers[0]);
+            inf->nhandlers--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->dmu);
 }
 
 int ctrl_informer_set_metadata_only(struct ctrl_informer *inf,
@@ -266,8 +325,15 @@ json_t *ctrl_informer_by_index(struct ctrl_informer *inf, const char *value,
 static void dispatch(struct ctrl_informer *inf, const json_t *old_obj,
                      const json_t *new_obj)
 {
-    for (int i = 0; i < inf->nhandlers; i++)
+    bool is_resync = old_obj != NULL && old_obj == new_obj;
+    pthread_mutex_lock(&inf->dmu);
+    /* handlers change only under dmu: reading them needs no mu */
+    for (int i = 0; i < inf->nhandlers; i++) {
+        if (is_resync && !inf->handlers[i].resync)
+            continue;
         inf->handlers[i].cb(inf->handlers[i].arg, old_obj, new_obj);
+    }
+    pthread_mutex_unlock(&inf->dmu);
 }
 
 /* Waits on the informer's cond until stopping or deadline (mono ns).
@@ -602,6 +668,7 @@ void ctrl_informer_destroy(struct ctrl_informer *inf)
     ctrl_map_destroy(inf->index, destroy_set);
     ctrl_map_destroy(inf->store, decref_cb);
     pthread_mutex_destroy(&inf->mu);
+    pthread_mutex_destroy(&inf->dmu);
     pthread_cond_destroy(&inf->cond);
     free(inf->path);
     free(inf);

@@ -210,6 +210,18 @@ static void free_ptr(void *p)
     free(p);
 }
 
+struct ctrl_informer *ctrl_manager_informer(struct ctrl_manager *m,
+                                            const char *which)
+{
+    if (m == NULL)
+        return NULL;
+    if (strcmp(which, "pods") == 0)
+        return m->pods;
+    if (strcmp(which, "nodes") == 0)
+        return m->nodes;
+    return NULL;
+}
+
 void ctrl_manager_stop(struct ctrl_manager *m)
 {
     if (m == NULL)

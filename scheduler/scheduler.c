@@ -47,6 +47,7 @@ struct sched {
     struct ctrl_api api;
     struct ctrl_informer *pods;
     struct ctrl_informer *nodes;
+    bool shared; /* pods and nodes are attached to, not owned */
     struct ctrl_events *events;
     struct ctrl_wq *queue;
     pthread_mutex_t mu;
@@ -592,10 +593,15 @@ void sched_stop(struct sched *s)
     pthread_cond_destroy(&s->bcond);
     /* both stopped before either is freed: a handler of one reads the
      * other */
-    ctrl_informer_stop(s->pods);
-    ctrl_informer_stop(s->nodes);
-    ctrl_informer_destroy(s->pods);
-    ctrl_informer_destroy(s->nodes);
+    if (s->shared) {
+        ctrl_informer_detach(s->pods, pod_event_cb, s);
+        ctrl_informer_detach(s->nodes, node_event_cb, s);
+    } else {
+        ctrl_informer_stop(s->pods);
+        ctrl_informer_stop(s->nodes);
+        ctrl_informer_destroy(s->pods);
+        ctrl_informer_destroy(s->nodes);
+    }
     ctrl_events_stop(s->events);
     ctrl_wq_destroy(s->queue);
     ctrl_map_destroy(s->node_cache, node_free);
@@ -610,6 +616,12 @@ void sched_stop(struct sched *s)
 }
 
 int sched_start(const struct ctrl_api *api, struct sched **ret)
+{
+    return sched_start_shared(api, NULL, NULL, ret);
+}
+
+int sched_start_shared(const struct ctrl_api *api, struct ctrl_informer *pods,
+                       struct ctrl_informer *nodes, struct sched **ret)
 {
     struct sched *s = calloc(1, sizeof *s);
     int rv;
@@ -631,17 +643,33 @@ int sched_start(const struct ctrl_api *api, struct sched **ret)
     rv = ctrl_wq_create("scheduler", &s->queue);
     if (rv == 0)
         rv = ctrl_events_start(api, &s->events);
-    if (rv == 0)
+    if (rv == 0 && pods != NULL && nodes != NULL) {
+        /* nodes first: a pod's handler looks its node up */
+        s->shared = true;
+        s->pods = pods;
+        s->nodes = nodes;
+        rv = ctrl_informer_attach(nodes, node_event_cb, s);
+        if (rv == 0) {
+            rv = ctrl_informer_attach(pods, pod_event_cb, s);
+            if (rv != 0)
+                ctrl_informer_detach(nodes, node_event_cb, s);
+        }
+        if (rv != 0) {
+            s->pods = s->nodes = NULL;
+            goto err;
+        }
+    } else if (rv == 0) {
         rv = ctrl_informer_create(api, "/api/v1/nodes", 0, &s->nodes);
-    if (rv == 0)
-        rv = ctrl_informer_create(api, "/api/v1/pods", 0, &s->pods);
-    if (rv != 0)
-        goto err;
-    ctrl_informer_add_handler(s->nodes, node_event_cb, s);
-    ctrl_informer_add_handler(s->pods, pod_event_cb, s);
-    rv = ctrl_informer_start(s->nodes);
-    if (rv == 0)
-        rv = ctrl_informer_start(s->pods);
+        if (rv == 0)
+            rv = ctrl_informer_create(api, "/api/v1/pods", 0, &s->pods);
+        if (rv != 0)
+            goto err;
+        ctrl_informer_add_handler(s->nodes, node_event_cb, s);
+        ctrl_informer_add_handler(s->pods, pod_event_cb, s);
+        rv = ctrl_informer_start(s->nodes);
+        if (rv == 0)
+            rv = ctrl_informer_start(s->pods);
+    }
     if (rv != 0)
         goto err;
     for (int i = 0; i < SCHED_BINDERS; i++) {

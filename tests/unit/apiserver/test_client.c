@@ -129,6 +129,17 @@ static void collect_cb(const char *type, const json_t *obj, void *arg)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* How many end calls c has had (read under its lock: the watch's thread
+ * writes it). */
+static int ended_count(struct collected *c)
+{
+    int n;
+    pthread_mutex_lock(&c->mu);
+    n = c->ended;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
 /* Waits (bounded) until c has n events; returns how many it has. */
 static int wait_events(struct collected *c, int n, int timeout_ms)
 {
@@ -447,9 +458,9 @@ static void test_watch_compacted_is_410(void **state)
     assert_int_equal(wait_events(&c, 1, 5000), 1);
     assert_string_equal(c.types[0], "ERROR");
     /* then the end call (type NULL), exactly once */
-    for (int i = 0; i < 50 && c.ended == 0; i++)
+    for (int i = 0; i < 50 && ended_count(&c) == 0; i++)
         wait_events(&c, 2, 100);
-    assert_int_equal(c.ended, 1);
+    assert_int_equal(ended_count(&c), 1);
     api_watch_stop(w);
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);

@@ -534,6 +534,43 @@ static void informer_resyncs(void **state)
     json_decref(f.items);
 }
 
+/* A handler attached to a running informer: the cache replayed as adds
+ * at once, later events as they come, no resyncs; none after detach. */
+static void informer_attach_replays_and_detach_stops(void **state)
+{
+    struct fake f, g;
+    struct ctrl_api api;
+    struct ctrl_informer *inf;
+    (void)state;
+    fake_api(&f, &api);
+    memset(&g, 0, sizeof g);
+    pthread_mutex_init(&g.mu, NULL);
+    json_array_append_new(
+        f.items, json_loads("{\"metadata\":{\"name\":\"n1\"}}", 0, NULL));
+    json_array_append_new(
+        f.items, json_loads("{\"metadata\":{\"name\":\"n2\"}}", 0, NULL));
+    assert_int_equal(
+        ctrl_informer_create(&api, "/api/v1/nodes", 20000000LL, &inf), 0);
+    assert_int_equal(ctrl_informer_add_handler(inf, handler, &f), 0);
+    assert_int_equal(ctrl_informer_start(inf), 0);
+    assert_true(ctrl_informer_wait_synced(inf, 5000000000LL));
+    assert_true(wait_for(&f, &f.watch_starts, 1));
+    assert_int_equal(ctrl_informer_attach(inf, handler, &g), 0);
+    assert_int_equal(fake_get(&g, &g.adds), 2); /* replayed before return */
+    send(&f, "ADDED", "{\"metadata\":{\"name\":\"n3\"}}");
+    assert_int_equal(fake_get(&g, &g.adds), 3);
+    assert_int_equal(fake_get(&f, &f.adds), 3);
+    assert_true(wait_for(&f, &f.resyncs, 4)); /* the owner's resyncs */
+    assert_int_equal(fake_get(&g, &g.resyncs), 0);
+    ctrl_informer_detach(inf, handler, &g);
+    send(&f, "DELETED", "{\"metadata\":{\"name\":\"n3\"}}");
+    assert_int_equal(fake_get(&f, &f.deletes), 1);
+    assert_int_equal(fake_get(&g, &g.deletes), 0);
+    ctrl_informer_destroy(inf);
+    json_decref(f.items);
+    pthread_mutex_destroy(&g.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +584,7 @@ int main(void)
         cmocka_unit_test(informer_lists_watches_and_relists_on_410),
         cmocka_unit_test(informer_index_follows_changes),
         cmocka_unit_test(informer_resyncs),
+        cmocka_unit_test(informer_attach_replays_and_detach_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
