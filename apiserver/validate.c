@@ -377,6 +377,14 @@ static void defaults_container(json_t *c)
         if (json_is_object(p))
             set_default(p, "protocol", json_string("TCP"));
     }
+    /* SetDefaults_ObjectFieldSelector: a fieldRef's apiVersion is "v1"
+     * (kubectl describe resolves the value only when it is set) */
+    json_array_foreach (json_object_get(c, "env"), i, p) {
+        json_t *fr =
+            json_object_get(json_object_get(p, "valueFrom"), "fieldRef");
+        if (json_is_object(fr))
+            set_default(fr, "apiVersion", json_string("v1"));
+    }
 }
 
 static const char *qos_class(const json_t *spec)
@@ -433,6 +441,17 @@ static void defaults_pod_spec(json_t *spec, bool is_template)
     json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
         if (json_is_object(c))
             defaults_container(c);
+    }
+    json_array_foreach (json_object_get(spec, "volumes"), i, c) {
+        json_t *item;
+        size_t j;
+        json_array_foreach (
+            json_object_get(json_object_get(c, "downwardAPI"), "items"), j,
+            item) {
+            json_t *fr = json_object_get(item, "fieldRef");
+            if (json_is_object(fr))
+                set_default(fr, "apiVersion", json_string("v1"));
+        }
     }
 }
 

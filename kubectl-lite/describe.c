@@ -856,35 +856,17 @@ static void describe_resources(struct dw *d, const json_t *res, int level)
     }
 }
 
-/* fieldpath.ExtractFieldPathAsString for the paths env vars use. */
+/* The value kubectl describe shows for an env var's fieldRef
+ * (EnvValueRetriever): the path first goes through its client scheme's
+ * field-label conversion, which for every kind it knows is the default
+ * one — metadata.name and metadata.namespace only — so every other path
+ * (uid, labels, spec.nodeName, status.podIP, ...) prints empty, as checked
+ * against kubectl 1.32. */
 static void field_path_value(const json_t *pod, const char *fp, struct buf *out)
 {
-    static const char *const plain[] = {
-        "metadata.name", "metadata.namespace",      "metadata.uid",
-        "spec.nodeName", "spec.serviceAccountName", "status.hostIP",
-        "status.podIP",
-    };
-    if (pod == NULL)
-        return;
-    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-        if (strcmp(fp, plain[i]) == 0) {
-            buf_append_str(out, gs(pod, fp));
-            return;
-        }
-    if (strncmp(fp, "metadata.labels['", 17) == 0 ||
-        strncmp(fp, "metadata.annotations['", 22) == 0) {
-        bool lab = fp[9] == 'l';
-        const char *k = fp + (lab ? 17 : 22);
-        size_t kl = strlen(k);
-        char key[256];
-        if (kl >= 2 && k[kl - 2] == '\'' && k[kl - 1] == ']') {
-            snprintf(key, sizeof key, "%.*s", (int)(kl - 2), k);
-            buf_append_str(
-                out, str(json_object_get(get(pod, lab ? "metadata.labels"
-                                                      : "metadata.annotations"),
-                                         key)));
-        }
-    }
+    if (pod != NULL && (strcmp(fp, "metadata.name") == 0 ||
+                        strcmp(fp, "metadata.namespace") == 0))
+        buf_append_str(out, gs(pod, fp));
 }
 
 static void describe_env(struct dw *d, const json_t *c, const json_t *pod)

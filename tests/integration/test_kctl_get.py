@@ -111,6 +111,12 @@ spec:
     - {name: A, value: "1"}
     - name: POD
       valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    - name: UID
+      valueFrom: {fieldRef: {fieldPath: metadata.uid}}
+    - name: TIER
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}
     - name: S
       valueFrom: {secretKeyRef: {name: s1, key: token}}
     envFrom:
