@@ -11,7 +11,9 @@
  * before its header; a header prints only when a table's column
  * definitions differ from the last ones printed; NAME cells become
  * "kind.group/name" when the infos span more than one kind; -A adds
- * NAMESPACE first (namespaced types only), --show-labels adds LABELS last.
+ * NAMESPACE first (namespaced types only), -L adds one column per label
+ * key, --show-labels adds LABELS last. --sort-by sorts each info's rows
+ * (asked with includeObject=Object) or items by a JSONPath.
  * The writer is liggitt/tabwriter as kubectl configures it: every column
  * but the last is padded to max(6, widest cell + 3), widths are remembered
  * across flushes (a watch keeps its alignment, growing only).
@@ -49,6 +51,8 @@ struct get_opts {
     enum out_fmt fmt;
     const char *tmpl; /* jsonpath template */
     const char *selector, *field_selector;
+    char *sort_by;       /* --sort-by as a {…} template (heap), or NULL */
+    struct kctl_strv lc; /* -L label keys, one per entry (split at ',') */
     bool all_ns, watch, watch_only, show_labels, no_headers, ignore_nf,
         show_kind;
 };
@@ -213,10 +217,17 @@ static void kind_group(const char *kind, const char *group, char *out,
 }
 
 /* labels.FormatLabels: sorted "k=v" joined by ",", "<none>" when empty. */
+/* labels.Set.String(): "k=v" pairs sorted as whole strings (so
+ * "app.kubernetes.io/name=x" comes before "app=y": '.' < '='). */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void format_labels(const json_t *labels, struct buf *out)
 {
     size_t n = json_object_size(labels), i = 0;
-    const char **keys;
+    char **pairs;
     const char *k;
     json_t *v;
 
@@ -224,24 +235,22 @@ static void format_labels(const json_t *labels, struct buf *out)
         buf_append_str(out, "<none>");
         return;
     }
-    keys = malloc(sizeof *keys * n);
-    if (keys == NULL)
+    pairs = calloc(n, sizeof *pairs);
+    if (pairs == NULL)
         return;
     json_object_foreach ((json_t *)labels, k, v) {
-        keys[i++] = k;
+        if (asprintf(&pairs[i], "%s=%s", k, jstr(v) ? jstr(v) : "") < 0)
+            pairs[i] = NULL;
+        if (pairs[i] != NULL)
+            i++;
     }
-    for (size_t a = 1; a < n; a++)
-        for (size_t c = a; c > 0 && strcmp(keys[c - 1], keys[c]) > 0; c--) {
-            const char *tmp = keys[c];
-            keys[c] = keys[c - 1];
-            keys[c - 1] = tmp;
-        }
-    for (i = 0; i < n; i++)
-        buf_printf(out, "%s%s=%s", i ? "," : "", keys[i],
-                   jstr(json_object_get(labels, keys[i]))
-                       ? jstr(json_object_get(labels, keys[i]))
-                       : "");
-    free(keys);
+    n = i;
+    qsort(pairs, n, sizeof *pairs, cmp_str);
+    for (i = 0; i < n; i++) {
+        buf_printf(out, "%s%s", i ? "," : "", pairs[i]);
+        free(pairs[i]);
+    }
+    free(pairs);
 }
 
 /* A plain object or list turned into the NAME/AGE Table kubectl shows
@@ -318,6 +327,66 @@ static int report(const struct kctl_resp *r, const struct get_opts *o)
 /* GETs one object or a whole list (following `continue`), in Table form
  * when `table`. The result is appended to `is`. Returns 0, 1 after
  * printing an error, or -1 on a connection failure (printed). */
+/* --sort-by: one element of the sorted array, its key (the template's
+ * first value, NULL if none) and where it was, so that the sort is
+ * stable. */
+struct sort_el {
+    json_t *el, *key;
+    size_t at;
+};
+
+/* kubectl's sorter: numbers by value, strings byte-wise (not natural
+ * order: n10 < n100 < n9, as checked against kubectl 1.32), false before
+ * true; a missing value first; otherwise the order as listed. */
+static int sort_cmp(const void *pa, const void *pb)
+{
+    const struct sort_el *a = pa, *b = pb;
+    int c = 0;
+
+    if (a->key == NULL || b->key == NULL)
+        c = (a->key != NULL) - (b->key != NULL);
+    else if (json_is_number(a->key) && json_is_number(b->key))
+        c = (json_number_value(a->key) > json_number_value(b->key)) -
+            (json_number_value(a->key) < json_number_value(b->key));
+    else if (json_is_string(a->key) && json_is_string(b->key))
+        c = strcmp(json_string_value(a->key), json_string_value(b->key));
+    else if (json_is_boolean(a->key) && json_is_boolean(b->key))
+        c = json_is_true(a->key) - json_is_true(b->key);
+    if (c == 0)
+        c = (a->at > b->at) - (a->at < b->at);
+    return c;
+}
+
+/* Sorts arr in place by tmpl evaluated on each element (or on its member
+ * `sub`: a Table row's object). */
+static void sort_objects(json_t *arr, const char *sub, const char *tmpl)
+{
+    size_t n = json_array_size(arr), i;
+    struct sort_el *v;
+    json_t *el;
+    char err[256];
+
+    if (n < 2 || (v = calloc(n, sizeof *v)) == NULL)
+        return;
+    json_array_foreach (arr, i, el) {
+        json_t *vals = NULL;
+        v[i].el = json_incref(el);
+        v[i].at = i;
+        if (kctl_jsonpath_values(tmpl, sub ? json_object_get(el, sub) : el,
+                                 &vals, err, sizeof err) == 0 &&
+            json_array_size(vals) > 0)
+            v[i].key = json_incref(json_array_get(vals, 0));
+        json_decref(vals);
+    }
+    qsort(v, n, sizeof *v, sort_cmp);
+    json_array_clear(arr);
+    for (i = 0; i < n; i++) {
+        json_array_append_new(arr, v[i].el);
+        json_decref(v[i].key);
+    }
+    free(v);
+}
+
 static int fetch(struct kctl_client *cl, const struct kctl_target *t,
                  const struct get_opts *o, bool table, struct infos *is)
 {
@@ -333,6 +402,11 @@ static int fetch(struct kctl_client *cl, const struct kctl_target *t,
 
         buf_init(&p);
         kctl_resource_path(&p, &t->r, ns, t->name);
+        if (table && o->sort_by != NULL) {
+            /* rows carry whole objects, to be sorted by (as kubectl asks) */
+            buf_printf(&p, "%cincludeObject=Object", sep);
+            sep = '&';
+        }
         if (t->name == NULL) {
             add_selectors(&p, o, &sep);
             buf_printf(&p, "%climit=500", sep);
@@ -385,6 +459,9 @@ static int fetch(struct kctl_client *cl, const struct kctl_target *t,
             json_decref(v);
         }
     } while (cont != NULL);
+    if (o->sort_by != NULL)
+        sort_objects(json_object_get(acc, table ? "rows" : "items"),
+                     table ? "object" : NULL, o->sort_by);
     return infos_add(is, &t->r, acc) == 0 ? 0 : 1;
 }
 
@@ -444,6 +521,19 @@ static void print_table(struct tw *t, struct printer *pr, const json_t *tb,
             up[k] = '\0';
             json_array_append_new(h, json_string(up));
         }
+        for (int k = 0; k < o->lc.n; k++) {
+            /* the key's last path segment, upper-cased
+             * (app.kubernetes.io/name → NAME) */
+            const char *seg = strrchr(o->lc.v[k], '/');
+            char up[256];
+            size_t m;
+            seg = seg ? seg + 1 : o->lc.v[k];
+            for (m = 0; seg[m] && m + 1 < sizeof up; m++)
+                up[m] = (char)((seg[m] >= 'a' && seg[m] <= 'z') ? seg[m] - 32
+                                                                : seg[m]);
+            up[m] = '\0';
+            json_array_append_new(h, json_string(up));
+        }
         if (o->show_labels)
             json_array_append_new(h, json_string("LABELS"));
         json_array_append_new(t->lines, h);
@@ -488,6 +578,11 @@ static void print_table(struct tw *t, struct printer *pr, const json_t *tb,
                 kctl_json_go(cell, 0, &c);
             }
             json_array_append_new(line, json_string(c.data));
+        }
+        for (int k = 0; k < o->lc.n; k++) {
+            const char *lv = jstr(json_object_get(
+                json_object_get(meta(obj), "labels"), o->lc.v[k]));
+            json_array_append_new(line, json_string(lv ? lv : ""));
         }
         if (o->show_labels) {
             buf_reset(&c);
@@ -975,7 +1070,9 @@ static char *expand_categories(struct kctl_client *cl, const char *types)
 int kctl_cmd_get(struct kctl_client *cl, int argc, char **argv)
 {
     struct get_opts o = {0};
-    const char *output = NULL, *chunk = NULL, *raw = NULL;
+    const char *output = NULL, *chunk = NULL, *raw = NULL, *sort_by = NULL;
+    struct kctl_strv label_cols = {0};
+    char *lc_copy = NULL;
     bool watch_events = false;
     const struct kctl_opt opts[] = {
         {"output", 'o', KCTL_OPT_STR, &output},
@@ -985,6 +1082,8 @@ int kctl_cmd_get(struct kctl_client *cl, int argc, char **argv)
         {"watch", 'w', KCTL_OPT_BOOL, &o.watch},
         {"watch-only", 0, KCTL_OPT_BOOL, &o.watch_only},
         {"show-labels", 0, KCTL_OPT_BOOL, &o.show_labels},
+        {"sort-by", 0, KCTL_OPT_STR, &sort_by},
+        {"label-columns", 'L', KCTL_OPT_STRS, &label_cols},
         {"no-headers", 0, KCTL_OPT_BOOL, &o.no_headers},
         {"ignore-not-found", 0, KCTL_OPT_BOOL, &o.ignore_nf},
         {"show-kind", 0, KCTL_OPT_BOOL, &o.show_kind},
@@ -1010,6 +1109,43 @@ int kctl_cmd_get(struct kctl_client *cl, int argc, char **argv)
     }
     if (o.watch_only)
         o.watch = true;
+    if (sort_by != NULL && sort_by[0] != '\0') {
+        /* kubectl's RelaxedJSONPathExpression: "a.b", ".a.b", "{.a.b}" */
+        struct buf b;
+        char err[256];
+        buf_init(&b);
+        if (sort_by[0] == '{')
+            buf_append_str(&b, sort_by);
+        else
+            buf_printf(&b, "{%s%s}", sort_by[0] == '.' ? "" : ".", sort_by);
+        o.sort_by = buf_steal(&b, NULL);
+        buf_init(&b);
+        if (kctl_jsonpath(o.sort_by, json_null(), &b, err, sizeof err) ==
+            K1S_EINVAL) {
+            fprintf(stderr, "error: error parsing jsonpath %s, %s\n", o.sort_by,
+                    err);
+            buf_close(&b);
+            rv = 1;
+            goto out;
+        }
+        buf_close(&b);
+    }
+    if (label_cols.n > 0) {
+        /* -L a,b -L c: one column per key, in order */
+        struct buf all;
+        buf_init(&all);
+        for (int k = 0; k < label_cols.n; k++)
+            buf_printf(&all, "%s%s", k ? "," : "", label_cols.v[k]);
+        lc_copy = buf_steal(&all, NULL);
+        for (char *tok = strtok(lc_copy, ","); tok; tok = strtok(NULL, ",")) {
+            const char **nv =
+                realloc(o.lc.v, sizeof *nv * (size_t)(o.lc.n + 1));
+            if (nv == NULL)
+                break;
+            o.lc.v = nv;
+            o.lc.v[o.lc.n++] = tok;
+        }
+    }
     if (raw != NULL) {
         rv = get_raw(cl, raw);
         goto out;
@@ -1131,5 +1267,9 @@ out:
     free(types);
     free(args);
     free(pos.v);
+    free(o.sort_by);
+    free(o.lc.v);
+    free(lc_copy);
+    free(label_cols.v);
     return rv;
 }

@@ -349,6 +349,23 @@ class KubectlLiteGet(unittest.TestCase):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
+    def test_sort_by_and_label_columns(self):
+        self.kubectl("create", "configmap", "lbl", check=True)
+        self.kubectl("label", "configmap", "lbl", "app=x",
+                     "app.kubernetes.io/name=y", "tier=t", check=True)
+        for args in (["get", "pods", "--sort-by=.metadata.uid"],
+                     ["get", "pods", "--sort-by=.metadata.uid", "-o", "name"],
+                     ["get", "pods", "--sort-by={.metadata.creationTimestamp}",
+                      "-o", "wide"],
+                     ["get", "cm", "--sort-by=metadata.name", "-o", "json"],
+                     ["get", "cm", "-A", "--sort-by=.metadata.uid"],
+                     ["get", "pods", "-L", "app", "-L", "tier,nope"],
+                     ["get", "cm", "lbl", "-L", "app.kubernetes.io/name",
+                      "--show-labels"],
+                     ["get", "cm", "--show-labels"]):
+            with self.subTest(args=args):
+                self.assertSame(*args)
+
     def test_get_empty_and_errors(self):
         for args in (["get", "svc"],
                      ["get", "svc,sts"],
