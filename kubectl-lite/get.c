@@ -13,7 +13,9 @@
  * "kind.group/name" when the infos span more than one kind; -A adds
  * NAMESPACE first (namespaced types only), -L adds one column per label
  * key, --show-labels adds LABELS last. --sort-by sorts each info's rows
- * (asked with includeObject=Object) or items by a JSONPath.
+ * (asked with includeObject=Object), or for the other outputs the one
+ * list of all items, by a JSONPath. -o custom-columns is
+ * print_custom().
  * The writer is liggitt/tabwriter as kubectl configures it: every column
  * but the last is padded to max(6, widest cell + 3), widths are remembered
  * across flushes (a watch keeps its alignment, growing only).
@@ -44,7 +46,8 @@ enum out_fmt {
     OUT_NAME,
     OUT_JSON,
     OUT_YAML,
-    OUT_JSONPATH
+    OUT_JSONPATH,
+    OUT_CUSTOM /* custom-columns=HEADER:PATH,… (spec in tmpl) */
 };
 
 struct get_opts {
@@ -459,9 +462,8 @@ static int fetch(struct kctl_client *cl, const struct kctl_target *t,
             json_decref(v);
         }
     } while (cont != NULL);
-    if (o->sort_by != NULL)
-        sort_objects(json_object_get(acc, table ? "rows" : "items"),
-                     table ? "object" : NULL, o->sort_by);
+    if (o->sort_by != NULL && table) /* other outputs: the whole list */
+        sort_objects(json_object_get(acc, "rows"), "object", o->sort_by);
     return infos_add(is, &t->r, acc) == 0 ? 0 : 1;
 }
 
@@ -708,6 +710,134 @@ static void go_quote(const char *s, struct buf *out)
 /* Prints one object (or List) in a generic format. yaml_count numbers the
  * YAML documents ("---" before every one but the first). Returns 0 or 1
  * after printing an error. */
+/* One custom-columns column's template: the spec's path relaxed to a
+ * {…} action, as kubectl's RelaxedJSONPathExpression makes it. */
+static void relaxed_path(const char *p, size_t len, struct buf *out)
+{
+    if (len > 0 && p[0] == '{')
+        buf_append(out, p, len);
+    else
+        buf_printf(out, "{%s%.*s}", len > 0 && p[0] == '.' ? "" : ".", (int)len,
+                   p);
+}
+
+/* Go's fmt %v of a decoded JSON value, as kubectl's custom columns print
+ * one: maps as map[k:v …] (keys sorted), slices as [a b], null <nil>. */
+static void go_v(const json_t *v, struct buf *out)
+{
+    size_t i, n;
+    const char *k;
+    json_t *x;
+
+    if (json_is_string(v)) {
+        buf_append_str(out, json_string_value(v));
+    } else if (json_is_null(v)) {
+        buf_append_str(out, "<nil>");
+    } else if (json_is_array(v)) {
+        buf_append_str(out, "[");
+        json_array_foreach (v, i, x) {
+            if (i > 0)
+                buf_append_str(out, " ");
+            go_v(x, out);
+        }
+        buf_append_str(out, "]");
+    } else if (json_is_object(v)) {
+        const char **keys;
+        n = json_object_size(v);
+        keys = calloc(n ? n : 1, sizeof *keys);
+        if (keys == NULL)
+            return;
+        i = 0;
+        json_object_foreach ((json_t *)v, k, x) {
+            keys[i++] = k;
+        }
+        qsort(keys, n, sizeof *keys, cmp_str);
+        buf_append_str(out, "map[");
+        for (i = 0; i < n; i++) {
+            buf_printf(out, "%s%s:", i ? " " : "", keys[i]);
+            go_v(json_object_get(v, keys[i]), out);
+        }
+        buf_append_str(out, "]");
+        free(keys);
+    } else {
+        kctl_json_go(v, 0, out); /* numbers, booleans */
+    }
+}
+
+/* -o custom-columns=NAME:.metadata.name,IP:.status.podIP (kubectl's
+ * CustomColumnsPrinter): a header line unless --no-headers, then a line
+ * per object; several results of one column joined by ",", none is
+ * "<none>"; aligned as kubectl's tabwriter aligns. Returns 0 or 1. */
+static int print_custom(const json_t *obj, const struct get_opts *o)
+{
+    const json_t *items = json_object_get(obj, "items");
+    json_t *one = NULL, *it, *heads = json_array(), *paths = json_array();
+    char *spec = strdup(o->tmpl), *save = NULL;
+    struct tw tw;
+    size_t i;
+    int rv = 0;
+
+    tw_init(&tw);
+    for (char *col = spec ? strtok_r(spec, ",", &save) : NULL; col != NULL;
+         col = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(col, ':');
+        struct buf t;
+        if (colon == NULL || colon == col) {
+            fprintf(stderr,
+                    "error: unexpected custom-columns spec: %s, expected "
+                    "<header>:<json-path-expr>\n",
+                    col);
+            rv = 1;
+            goto out;
+        }
+        json_array_append_new(heads, json_stringn(col, (size_t)(colon - col)));
+        buf_init(&t);
+        relaxed_path(colon + 1, strlen(colon + 1), &t);
+        json_array_append_new(paths, json_string(t.data ? t.data : ""));
+        buf_close(&t);
+    }
+    if (!o->no_headers)
+        json_array_append(tw.lines, heads);
+    if (!json_is_array(items))
+        items = one = json_pack("[O]", obj);
+    json_array_foreach (items, i, it) {
+        json_t *line = json_array(), *p;
+        size_t c;
+        json_array_foreach (paths, c, p) {
+            json_t *vals = NULL, *v;
+            char err[256];
+            struct buf cell;
+            size_t k;
+            buf_init(&cell);
+            buf_append_str(&cell, "");
+            if (kctl_jsonpath_values(json_string_value(p), it, &vals, err,
+                                     sizeof err) != 0) {
+                fprintf(stderr, "error: %s\n", err);
+                rv = 1;
+            }
+            json_array_foreach (vals, k, v) {
+                if (k > 0)
+                    buf_append_str(&cell, ",");
+                go_v(v, &cell);
+            }
+            json_array_append_new(
+                line,
+                json_string(json_array_size(vals) ? cell.data : "<none>"));
+            json_decref(vals);
+            buf_close(&cell);
+        }
+        json_array_append_new(tw.lines, line);
+    }
+    tw_flush(&tw);
+out:
+    tw_close(&tw);
+    json_decref(one);
+    json_decref(heads);
+    json_decref(paths);
+    free(spec);
+    return rv;
+}
+
 static int print_generic(const json_t *obj, const struct get_opts *o,
                          int *yaml_count)
 {
@@ -771,6 +901,11 @@ static int print_generic(const json_t *obj, const struct get_opts *o,
         }
         break;
     }
+    case OUT_CUSTOM:
+        fwrite(b.data ? b.data : "", 1, b.len, stdout);
+        buf_reset(&b);
+        rv = print_custom(obj, o);
+        break;
     case OUT_TABLE:
     case OUT_WIDE:
         break;
@@ -800,6 +935,8 @@ static int print_generic_infos(const struct infos *is, const struct get_opts *o,
         else
             json_array_append(json_object_get(list, "items"), (json_t *)obj);
     }
+    if (o->sort_by != NULL) /* kubectl sorts the one list, all types */
+        sort_objects(json_object_get(list, "items"), NULL, o->sort_by);
     rv = print_generic(list, o, &yc);
     json_decref(list);
     return rv;
@@ -811,7 +948,8 @@ struct watch_ctx {
     const struct get_opts *o;
     struct tw *t;
     struct printer *pr;
-    bool skip_first; /* a named object's synthetic ADDED */
+    bool skip_first;    /* a named object's synthetic ADDED */
+    bool custom_headed; /* custom-columns header already printed */
     int yaml_count;
     int rv;
 };
@@ -862,8 +1000,13 @@ static int watch_line_cb(const char *line, size_t len, void *arg)
         }
         tw_flush(w->t);
     } else {
+        struct get_opts eo = *w->o;
         json_object_del(json_object_get(obj, "metadata"), "managedFields");
-        if (print_generic(obj, w->o, &w->yaml_count) != 0)
+        if (eo.fmt == OUT_CUSTOM) {
+            eo.no_headers = eo.no_headers || w->custom_headed;
+            w->custom_headed = true;
+        }
+        if (print_generic(obj, &eo, &w->yaml_count) != 0)
             w->rv = 1;
     }
     fflush(stdout);
@@ -899,7 +1042,12 @@ static int run_watch(struct kctl_client *cl, const struct kctl_target *t,
             const json_t *items = json_object_get(is.v[0].obj, "items");
             json_t *it;
             size_t i;
-            if (t->name == NULL) {
+            if (t->name == NULL && o->fmt == OUT_CUSTOM) {
+                /* one table, header once (kubectl) */
+                normalise_items(is.v[0].obj, &t->r);
+                if (print_generic(is.v[0].obj, o, &w.yaml_count) != 0)
+                    rv = 1;
+            } else if (t->name == NULL) {
                 normalise_items(is.v[0].obj, &t->r);
                 json_array_foreach (items, i, it) {
                     if (print_generic(it, o, &w.yaml_count) != 0)
@@ -936,6 +1084,9 @@ static int run_watch(struct kctl_client *cl, const struct kctl_target *t,
         sep = '&';
     }
     buf_printf(&p, "%cwatch=1", sep);
+    /* custom columns: the header once (with the list, or with the first
+     * change under --watch-only), then a row per change (kubectl) */
+    w.custom_headed = !o->watch_only;
     w.o = o;
     w.t = &tw;
     w.pr = &pr;
@@ -967,6 +1118,14 @@ static int parse_output(const char *v, struct get_opts *o)
         o->fmt = OUT_JSON;
     } else if (strcmp(v, "yaml") == 0) {
         o->fmt = OUT_YAML;
+    } else if (strncmp(v, "custom-columns=", 15) == 0) {
+        if (v[15] == '\0') {
+            fprintf(stderr, "error: custom-columns format specified but no "
+                            "custom columns given\n");
+            return 1;
+        }
+        o->fmt = OUT_CUSTOM;
+        o->tmpl = v + 15;
     } else if (strncmp(v, "jsonpath", 8) == 0 &&
                (v[8] == '\0' || v[8] == '=')) {
         char err[256];

@@ -349,7 +349,7 @@ class KubectlLiteGet(unittest.TestCase):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
-    def test_sort_by_and_label_columns(self):
+    def test_sort_by_label_and_custom_columns(self):
         self.kubectl("create", "configmap", "lbl", check=True)
         self.kubectl("label", "configmap", "lbl", "app=x",
                      "app.kubernetes.io/name=y", "tier=t", check=True)
@@ -362,7 +362,15 @@ class KubectlLiteGet(unittest.TestCase):
                      ["get", "pods", "-L", "app", "-L", "tier,nope"],
                      ["get", "cm", "lbl", "-L", "app.kubernetes.io/name",
                       "--show-labels"],
-                     ["get", "cm", "--show-labels"]):
+                     ["get", "cm", "--show-labels"],
+                     ["get", "pods", "-o",
+                      "custom-columns=NAME:.metadata.name,NODE:spec.nodeName,"
+                      "C:.spec.containers[*].name,X:.nope"],
+                     ["get", "pods,cm", "-o",
+                      "custom-columns=K:.kind,L:.metadata.labels",
+                      "--sort-by=.metadata.name", "--no-headers"],
+                     ["get", "cm", "lbl", "-o", "custom-columns={.data}"],
+                     ["get", "cm", "lbl", "-o", "custom-columns=A:{.data},B"]):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
