@@ -370,7 +370,12 @@ class KubectlLiteGet(unittest.TestCase):
                       "custom-columns=K:.kind,L:.metadata.labels",
                       "--sort-by=.metadata.name", "--no-headers"],
                      ["get", "cm", "lbl", "-o", "custom-columns={.data}"],
-                     ["get", "cm", "lbl", "-o", "custom-columns=A:{.data},B"]):
+                     ["get", "cm", "lbl", "-o", "custom-columns=A:{.data},B"],
+                     # a failed list names what was listed (cli-runtime)
+                     ["get", "pods", "-l", "app in (web"],
+                     ["get", "pods", "--field-selector", "bad.field=x"],
+                     ["get", "deploy", "-l", "x in (", "--field-selector",
+                      "a=b"]):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
