@@ -431,6 +431,146 @@ void kctl_print_status(const struct kctl_resp *r, const char *when)
     json_decref(st);
 }
 
+/* Go's %q (strconv.Quote) of a UTF-8 string. */
+void kctl_go_quote(const char *s, struct buf *out)
+{
+    buf_append_str(out, "\"");
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '"':
+            buf_append_str(out, "\\\"");
+            break;
+        case '\\':
+            buf_append_str(out, "\\\\");
+            break;
+        case '\a':
+            buf_append_str(out, "\\a");
+            break;
+        case '\b':
+            buf_append_str(out, "\\b");
+            break;
+        case '\f':
+            buf_append_str(out, "\\f");
+            break;
+        case '\n':
+            buf_append_str(out, "\\n");
+            break;
+        case '\r':
+            buf_append_str(out, "\\r");
+            break;
+        case '\t':
+            buf_append_str(out, "\\t");
+            break;
+        case '\v':
+            buf_append_str(out, "\\v");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                buf_printf(out, "\\x%02x", c);
+            else
+                buf_append(out, s, 1);
+        }
+    }
+    buf_append_str(out, "\"");
+}
+
+/* cli-runtime's Selector visitor: a list that fails with BadRequest or
+ * NotFound has its Status message prefixed with what was listed ("Unable
+ * to find \"/v1, Resource=pods\" that match label selector \"…\", field
+ * selector \"…\": …", or "Unable to list …" without selectors), still
+ * printed as an error from the server. Rewrites r's body in place. */
+void kctl_wrap_list_error(struct kctl_resp *r, const struct kctl_resource *res,
+                          const char *label, const char *field)
+{
+    json_t *st;
+    const char *msg;
+    struct buf m, gvr, q;
+
+    if (r->status != 400 && r->status != 404)
+        return;
+    st = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
+    msg = json_string_value(json_object_get(st, "message"));
+    if (msg == NULL ||
+        strcmp(json_string_value(json_object_get(st, "kind"))
+                   ? json_string_value(json_object_get(st, "kind"))
+                   : "",
+               "Status") != 0) {
+        json_decref(st);
+        return;
+    }
+    buf_init(&m);
+    buf_init(&gvr);
+    buf_init(&q);
+    buf_printf(&gvr, "%s/%s, Resource=%s", res->group, res->version,
+               res->resource);
+    kctl_go_quote(gvr.data, &q);
+    if ((label == NULL || label[0] == '\0') &&
+        (field == NULL || field[0] == '\0')) {
+        buf_printf(&m, "Unable to list %s: %s", q.data, msg);
+    } else {
+        buf_printf(&m, "Unable to find %s that match label selector ", q.data);
+        kctl_go_quote(label ? label : "", &m);
+        buf_append_str(&m, ", field selector ");
+        kctl_go_quote(field ? field : "", &m);
+        buf_printf(&m, ": %s", msg);
+    }
+    json_object_set_new(st, "message", json_string(m.data));
+    {
+        char *body = json_dumps(st, JSON_COMPACT);
+        if (body != NULL) {
+            buf_reset(&r->body);
+            buf_append_str(&r->body, body);
+            free(body);
+        }
+    }
+    buf_close(&m);
+    buf_close(&gvr);
+    buf_close(&q);
+    json_decref(st);
+}
+
+int kctl_list(struct kctl_client *cl, const struct kctl_resource *res,
+              const char *ns, const char *label, const char *field,
+              json_t **ret)
+{
+    struct buf p;
+    struct kctl_resp r;
+    char sep = '?';
+    int rv = -1;
+
+    *ret = NULL;
+    buf_init(&p);
+    kctl_resource_path(&p, res, ns, NULL);
+    if (label != NULL) {
+        buf_printf(&p, "%clabelSelector=", sep);
+        kctl_query_escape(&p, label);
+        sep = '&';
+    }
+    if (field != NULL) {
+        buf_printf(&p, "%cfieldSelector=", sep);
+        kctl_query_escape(&p, field);
+    }
+    if (kctl_http(cl, "GET", p.data, NULL, NULL, 0, NULL, &r) != 0) {
+        buf_close(&p);
+        kctl_resp_close(&r);
+        return -1;
+    }
+    buf_close(&p);
+    if (r.status < 200 || r.status > 299) {
+        kctl_wrap_list_error(&r, res, label, field);
+        kctl_print_status(&r, NULL);
+    } else {
+        *ret = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+        if (*ret == NULL)
+            fprintf(stderr, "error: the server sent an unreadable response\n");
+        else
+            rv = 0;
+    }
+    kctl_resp_close(&r);
+    return rv;
+}
+
 int kctl_query_escape(struct buf *out, const char *v)
 {
     static const char hex[] = "0123456789ABCDEF";

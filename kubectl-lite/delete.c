@@ -150,22 +150,12 @@ static int delete_selected(struct kctl_client *cl,
                            const struct del_opts *o, struct gone **gv, int *gn,
                            int *found)
 {
-    struct buf p;
     json_t *list = NULL, *item;
     size_t i;
     int rv = 0;
 
-    buf_init(&p);
-    kctl_resource_path(&p, r, ns, NULL);
-    buf_printf(&p, "?labelSelector=");
-    kctl_query_escape(&p, o->selector ? o->selector : "");
-    buf_printf(&p, "&fieldSelector=");
-    kctl_query_escape(&p, o->field_selector ? o->field_selector : "");
-    if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &list) != 0) {
-        buf_close(&p);
+    if (kctl_list(cl, r, ns, o->selector, o->field_selector, &list) != 0)
         return -1;
-    }
-    buf_close(&p);
     json_array_foreach (json_object_get(list, "items"), i, item) {
         const char *name = json_string_value(
             json_object_get(json_object_get(item, "metadata"), "name"));

@@ -2301,19 +2301,11 @@ static int list_into(struct kctl_client *cl, const struct kctl_resource *r,
                      const char *ns, const char *selector, const char *prefix,
                      struct found **v, size_t *n)
 {
-    struct buf p;
     json_t *list = NULL, *it;
     size_t i;
     int rv;
 
-    buf_init(&p);
-    kctl_resource_path(&p, r, ns, NULL);
-    if (selector != NULL) {
-        buf_append_str(&p, "?labelSelector=");
-        kctl_query_escape(&p, selector);
-    }
-    rv = kctl_json(cl, "GET", p.data, NULL, NULL, false, &list);
-    buf_close(&p);
+    rv = kctl_list(cl, r, ns, selector, NULL, &list);
     if (rv != 0)
         return 1;
     json_array_foreach (json_object_get(list, "items"), i, it) {

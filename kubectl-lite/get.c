@@ -330,105 +330,6 @@ static int report(const struct kctl_resp *r, const struct get_opts *o)
 /* GETs one object or a whole list (following `continue`), in Table form
  * when `table`. The result is appended to `is`. Returns 0, 1 after
  * printing an error, or -1 on a connection failure (printed). */
-/* Go's %q (strconv.Quote) of a UTF-8 string. */
-static void go_quote(const char *s, struct buf *out)
-{
-    buf_append_str(out, "\"");
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '"':
-            buf_append_str(out, "\\\"");
-            break;
-        case '\\':
-            buf_append_str(out, "\\\\");
-            break;
-        case '\a':
-            buf_append_str(out, "\\a");
-            break;
-        case '\b':
-            buf_append_str(out, "\\b");
-            break;
-        case '\f':
-            buf_append_str(out, "\\f");
-            break;
-        case '\n':
-            buf_append_str(out, "\\n");
-            break;
-        case '\r':
-            buf_append_str(out, "\\r");
-            break;
-        case '\t':
-            buf_append_str(out, "\\t");
-            break;
-        case '\v':
-            buf_append_str(out, "\\v");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                buf_printf(out, "\\x%02x", c);
-            else
-                buf_append(out, s, 1);
-        }
-    }
-    buf_append_str(out, "\"");
-}
-
-/* cli-runtime's Selector visitor: a list that fails with BadRequest or
- * NotFound has its Status message prefixed with what was listed ("Unable
- * to find \"/v1, Resource=pods\" that match label selector \"…\", field
- * selector \"…\": …", or "Unable to list …" without selectors), still
- * printed as an error from the server. Rewrites r's body in place. */
-static void wrap_list_error(struct kctl_resp *r,
-                            const struct kctl_resource *res,
-                            const struct get_opts *o)
-{
-    json_t *st;
-    const char *msg;
-    struct buf m, gvr, q;
-
-    if (r->status != 400 && r->status != 404)
-        return;
-    st = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
-    msg = jstr(json_object_get(st, "message"));
-    if (msg == NULL || strcmp(jstr(json_object_get(st, "kind"))
-                                  ? jstr(json_object_get(st, "kind"))
-                                  : "",
-                              "Status") != 0) {
-        json_decref(st);
-        return;
-    }
-    buf_init(&m);
-    buf_init(&gvr);
-    buf_init(&q);
-    buf_printf(&gvr, "%s/%s, Resource=%s", res->group, res->version,
-               res->resource);
-    go_quote(gvr.data, &q);
-    if ((o->selector == NULL || o->selector[0] == '\0') &&
-        (o->field_selector == NULL || o->field_selector[0] == '\0')) {
-        buf_printf(&m, "Unable to list %s: %s", q.data, msg);
-    } else {
-        buf_printf(&m, "Unable to find %s that match label selector ", q.data);
-        go_quote(o->selector ? o->selector : "", &m);
-        buf_append_str(&m, ", field selector ");
-        go_quote(o->field_selector ? o->field_selector : "", &m);
-        buf_printf(&m, ": %s", msg);
-    }
-    json_object_set_new(st, "message", json_string(m.data));
-    {
-        char *body = json_dumps(st, JSON_COMPACT);
-        if (body != NULL) {
-            buf_reset(&r->body);
-            buf_append_str(&r->body, body);
-            free(body);
-        }
-    }
-    buf_close(&m);
-    buf_close(&gvr);
-    buf_close(&q);
-    json_decref(st);
-}
-
 /* --sort-by: one element of the sorted array, its key (the template's
  * first value, NULL if none) and where it was, so that the sort is
  * stable. */
@@ -530,7 +431,7 @@ static int fetch(struct kctl_client *cl, const struct kctl_target *t,
         if (r.status < 200 || r.status > 299) {
             int rv;
             if (t->name == NULL)
-                wrap_list_error(&r, &t->r, o);
+                kctl_wrap_list_error(&r, &t->r, o->selector, o->field_selector);
             rv = report(&r, o);
             kctl_resp_close(&r);
             json_decref(acc);
@@ -944,7 +845,7 @@ static int print_generic(const json_t *obj, const struct get_opts *o,
             struct buf qb, ob;
             buf_init(&qb);
             buf_init(&ob);
-            go_quote(o->tmpl, &qb);
+            kctl_go_quote(o->tmpl, &qb);
             kctl_json_go(obj, 0, &ob);
             fprintf(stderr,
                     "error: error executing jsonpath %s: Error executing "

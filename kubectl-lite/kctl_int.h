@@ -178,6 +178,26 @@ int kctl_stream(struct kctl_client *cl, const char *path, const char *accept,
  * creating "pod.yaml": pods "mypod" already exists". */
 void kctl_print_status(const struct kctl_resp *r, const char *when);
 
+/* Go's %q (strconv.Quote) of a UTF-8 string, appended to out. */
+void kctl_go_quote(const char *s, struct buf *out);
+
+struct kctl_resource;
+
+/* cli-runtime's Selector visitor: the Status of a list that failed with
+ * BadRequest or NotFound gets what was listed in front of its message
+ * ("Unable to find \"/v1, Resource=pods\" that match label selector
+ * \"…\", field selector \"…\": …"; "Unable to list …" without
+ * selectors). Rewrites r's body in place; other answers are left alone. */
+void kctl_wrap_list_error(struct kctl_resp *r, const struct kctl_resource *res,
+                          const char *label, const char *field);
+
+/* GET the list of res in ns (NULL: all namespaces) with the selectors that
+ * are not NULL: 0 and *ret (new reference), or -1 after printing the error
+ * as kubectl does (wrapped as above). One page, no limit. */
+int kctl_list(struct kctl_client *cl, const struct kctl_resource *res,
+              const char *ns, const char *label, const char *field,
+              json_t **ret);
+
 /* Percent-escapes a query value into out (appends). */
 int kctl_query_escape(struct buf *out, const char *v);
 

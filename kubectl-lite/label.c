@@ -455,18 +455,8 @@ static int run_meta(struct kctl_client *cl, int argc, char **argv,
         } else {
             size_t k;
             json_t *it;
-            char sep = '?';
-            kctl_resource_path(&p, &t[i].r, ns, NULL);
-            if (o.selector != NULL) {
-                buf_printf(&p, "%clabelSelector=", sep);
-                kctl_query_escape(&p, o.selector);
-                sep = '&';
-            }
-            if (o.field_selector != NULL) {
-                buf_printf(&p, "%cfieldSelector=", sep);
-                kctl_query_escape(&p, o.field_selector);
-            }
-            if (kctl_json(cl, "GET", p.data, NULL, NULL, false, &got) != 0)
+            if (kctl_list(cl, &t[i].r, ns, o.selector, o.field_selector,
+                          &got) != 0)
                 rv = 1;
             json_array_foreach (json_object_get(got, "items"), k, it) {
                 /* list items carry no kind/apiVersion */

@@ -375,7 +375,10 @@ class KubectlLiteGet(unittest.TestCase):
                      ["get", "pods", "-l", "app in (web"],
                      ["get", "pods", "--field-selector", "bad.field=x"],
                      ["get", "deploy", "-l", "x in (", "--field-selector",
-                      "a=b"]):
+                      "a=b"],
+                     ["describe", "pods", "-l", "app in (web"],
+                     ["delete", "pods", "-l", "app in (web"],
+                     ["label", "pods", "--field-selector", "bad.f=x", "a=b"]):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
