@@ -747,6 +747,17 @@ static void describe_events(struct dw *d, const json_t *events)
     free(v);
 }
 
+/* The Events section of a namespaced object (kind NULL: any kind). */
+static void describe_events_of(struct kctl_client *cl, struct dw *d,
+                               const json_t *obj, const char *kind)
+{
+    json_t *ev = json_array();
+    search_events(cl, gs(obj, "metadata.name"), gs(obj, "metadata.namespace"),
+                  kind, gs(obj, "metadata.uid"), ev);
+    describe_events(d, ev);
+    json_decref(ev);
+}
+
 /* ------------------------------------------------------------ pod parts */
 
 static void describe_ports(const json_t *ports, bool host, struct buf *out)
@@ -1357,12 +1368,7 @@ static void describe_pod(struct kctl_client *cl, struct dw *d,
     describe_topology(d, json_object_get(spec, "topologySpreadConstraints"),
                       "");
     if (events) {
-        json_t *ev = json_array();
-        search_events(cl, gs(pod, "metadata.name"),
-                      gs(pod, "metadata.namespace"), NULL,
-                      gs(pod, "metadata.uid"), ev);
-        describe_events(d, ev);
-        json_decref(ev);
+        describe_events_of(cl, d, pod, NULL);
     }
 }
 
@@ -1520,12 +1526,7 @@ static void describe_deployment(struct kctl_client *cl, struct dw *d,
     free(old);
     json_decref(rss);
     if (events) {
-        json_t *ev = json_array();
-        search_events(cl, gs(dep, "metadata.name"),
-                      gs(dep, "metadata.namespace"), "Deployment",
-                      gs(dep, "metadata.uid"), ev);
-        describe_events(d, ev);
-        json_decref(ev);
+        describe_events_of(cl, d, dep, "Deployment");
     }
 }
 
@@ -1597,11 +1598,7 @@ static void describe_replicaset(struct kctl_client *cl, struct dw *d,
         }
     }
     if (events) {
-        json_t *ev = json_array();
-        search_events(cl, gs(rs, "metadata.name"), gs(rs, "metadata.namespace"),
-                      "ReplicaSet", gs(rs, "metadata.uid"), ev);
-        describe_events(d, ev);
-        json_decref(ev);
+        describe_events_of(cl, d, rs, "ReplicaSet");
     }
 }
 
@@ -2118,12 +2115,7 @@ static void describe_generic(struct kctl_client *cl, struct dw *d,
     annotations_multiline(d, "Annotations", get(obj, "metadata.annotations"));
     unstructured(d, 0, obj, "");
     if (events) {
-        json_t *ev = json_array();
-        search_events(cl, gs(obj, "metadata.name"),
-                      gs(obj, "metadata.namespace"), r->kind,
-                      gs(obj, "metadata.uid"), ev);
-        describe_events(d, ev);
-        json_decref(ev);
+        describe_events_of(cl, d, obj, r->kind);
     }
 }
 
@@ -2168,11 +2160,7 @@ static void describe_configmap(struct kctl_client *cl, struct dw *d,
     free(keys);
     w(d, 0, "\n");
     if (events) {
-        json_t *ev = json_array();
-        search_events(cl, gs(cm, "metadata.name"), gs(cm, "metadata.namespace"),
-                      "ConfigMap", gs(cm, "metadata.uid"), ev);
-        describe_events(d, ev);
-        json_decref(ev);
+        describe_events_of(cl, d, cm, "ConfigMap");
     }
 }
 
@@ -2219,6 +2207,153 @@ static void describe_namespace(struct dw *d, const json_t *ns)
     }
 }
 
+/* describeServiceAccount: the three secret lists under headers kubectl
+ * pads to one width and prints in sorted order; a mountable secret that
+ * does not exist is "(not found)"; tokens are the namespace's
+ * service-account-token secrets annotated with this account. */
+static void describe_service_account(struct kctl_client *cl, struct dw *d,
+                                     const json_t *sa, bool events)
+{
+    /* 19 columns each, as kubectl pads them */
+    static const char *const heads[3] = {
+        "Image pull secrets:", "Mountable secrets: ", "Tokens:            "};
+    const char *name = gs(sa, "metadata.name");
+    const char *ns = gs(sa, "metadata.namespace");
+    json_t *lists[3], *secrets = NULL, *it;
+    struct buf p;
+    size_t i;
+
+    w(d, 0, "Name:\t%s\n", name);
+    w(d, 0, "Namespace:\t%s\n", ns);
+    labels_multiline(d, "Labels", get(sa, "metadata.labels"));
+    annotations_multiline(d, "Annotations", get(sa, "metadata.annotations"));
+    buf_init(&p);
+    buf_append_str(&p, "/api/v1/namespaces/");
+    kctl_query_escape(&p, ns);
+    buf_append_str(&p, "/secrets");
+    if (fetch_json(cl, p.data, &secrets) != 0)
+        secrets = NULL;
+    buf_close(&p);
+    for (int k = 0; k < 3; k++)
+        lists[k] = json_array();
+    for (int k = 0; k < 2; k++) {
+        /* a referenced secret that is not there (only known when the list
+         * could be read) */
+        json_array_foreach (
+            json_object_get(sa, k == 0 ? "imagePullSecrets" : "secrets"), i,
+            it) {
+            bool found = secrets == NULL;
+            json_t *sec;
+            size_t j;
+            json_array_foreach (json_object_get(secrets, "items"), j, sec) {
+                if (strcmp(gs(sec, "metadata.name"), gs(it, "name")) == 0)
+                    found = true;
+            }
+            json_array_append_new(
+                lists[k], found
+                              ? json_string(gs(it, "name"))
+                              : json_sprintf("%s (not found)", gs(it, "name")));
+        }
+    }
+    json_array_foreach (json_object_get(secrets, "items"), i, it) {
+        /* a token is this account's by name and uid annotations */
+        const json_t *an = get(it, "metadata.annotations");
+        if (strcmp(gs(it, "type"), "kubernetes.io/service-account-token") ==
+                0 &&
+            strcmp(
+                str(json_object_get(an, "kubernetes.io/service-account.name")),
+                name) == 0 &&
+            strcmp(
+                str(json_object_get(an, "kubernetes.io/service-account.uid")),
+                gs(sa, "metadata.uid")) == 0)
+            json_array_append_new(lists[2],
+                                  json_string(gs(it, "metadata.name")));
+    }
+    for (int k = 0; k < 3; k++) {
+        if (json_array_size(lists[k]) == 0)
+            w(d, 0, "%s\t<none>\n", heads[k]);
+        json_array_foreach (lists[k], i, it) {
+            w(d, 0, "%s\t%s\n", i == 0 ? heads[k] : "                   ",
+              json_string_value(it));
+        }
+        json_decref(lists[k]);
+    }
+    json_decref(secrets);
+    if (events) {
+        describe_events_of(cl, d, sa, "ServiceAccount");
+    }
+}
+
+/* describeJob (batch/v1). */
+static void describe_job(struct kctl_client *cl, struct dw *d,
+                         const json_t *job, bool events)
+{
+    const json_t *spec = json_object_get(job, "spec");
+    const json_t *st = json_object_get(job, "status");
+    const json_t *ctrl, *v;
+    struct buf b;
+    char t[64];
+
+    w(d, 0, "Name:\t%s\n", gs(job, "metadata.name"));
+    w(d, 0, "Namespace:\t%s\n", gs(job, "metadata.namespace"));
+    buf_init(&b);
+    buf_append_str(&b, "");
+    kctl_selector_string(json_object_get(spec, "selector"), &b);
+    w(d, 0, "Selector:\t%s\n", b.data);
+    buf_close(&b);
+    labels_multiline(d, "Labels", get(job, "metadata.labels"));
+    annotations_multiline(d, "Annotations", get(job, "metadata.annotations"));
+    if ((ctrl = controller_of(job)) != NULL)
+        w(d, 0, "Controlled By:\t%s/%s\n", gs(ctrl, "kind"), gs(ctrl, "name"));
+    w(d, 0, "Parallelism:\t%lld\n", gi(spec, "parallelism"));
+    if (json_is_integer(json_object_get(spec, "completions")))
+        w(d, 0, "Completions:\t%lld\n", gi(spec, "completions"));
+    else
+        w(d, 0, "Completions:\t<unset>\n");
+    if (json_is_string(json_object_get(spec, "completionMode")))
+        w(d, 0, "Completion Mode:\t%s\n", gs(spec, "completionMode"));
+    if (json_is_boolean(v = json_object_get(spec, "suspend")))
+        w(d, 0, "Suspend:\t%s\n", json_is_true(v) ? "true" : "false");
+    if (json_is_integer(json_object_get(spec, "backoffLimit")))
+        w(d, 0, "Backoff Limit:\t%lld\n", gi(spec, "backoffLimit"));
+    if (json_is_string(json_object_get(st, "startTime"))) {
+        fmt_time(gs(st, "startTime"), t, sizeof t);
+        w(d, 0, "Start Time:\t%s\n", t);
+    }
+    if (json_is_string(json_object_get(st, "completionTime"))) {
+        fmt_time(gs(st, "completionTime"), t, sizeof t);
+        w(d, 0, "Completed At:\t%s\n", t);
+    }
+    if (json_is_string(json_object_get(st, "startTime"))) {
+        int64_t from = ts_ns(gs(st, "startTime"));
+        int64_t to = json_is_string(json_object_get(st, "completionTime"))
+                         ? ts_ns(gs(st, "completionTime"))
+                         : clock_real_ns();
+        kctl_human_duration(to - from, t, sizeof t);
+        w(d, 0, "Duration:\t%s\n", t);
+    }
+    if (json_is_integer(json_object_get(spec, "activeDeadlineSeconds")))
+        w(d, 0, "Active Deadline Seconds:\t%llds\n",
+          gi(spec, "activeDeadlineSeconds"));
+    if (json_is_integer(json_object_get(st, "ready")))
+        w(d, 0,
+          "Pods Statuses:\t%lld Active (%lld Ready) / %lld Succeeded / "
+          "%lld Failed\n",
+          gi(st, "active"), gi(st, "ready"), gi(st, "succeeded"),
+          gi(st, "failed"));
+    else
+        w(d, 0, "Pods Statuses:\t%lld Active / %lld Succeeded / %lld Failed\n",
+          gi(st, "active"), gi(st, "succeeded"), gi(st, "failed"));
+    if (strcmp(gs(spec, "completionMode"), "Indexed") == 0) {
+        const char *ci = gs(st, "completedIndexes");
+        w(d, 0, "Completed Indexes:\t%s\n", ci[0] ? ci : "<none>");
+    }
+    describe_pod_template(d, json_object_get(spec, "template"));
+    if (events) {
+        describe_events_of(cl, d, job, "Job");
+    }
+}
+
 /* ------------------------------------------------------------- the verb */
 
 /* Describes one object; appends the text to out. */
@@ -2248,6 +2383,10 @@ static void describe_one(struct kctl_client *cl, const struct kctl_resource *r,
         describe_secret(&d, obj);
     else if (r->group[0] == '\0' && strcmp(r->kind, "Namespace") == 0)
         describe_namespace(&d, obj);
+    else if (r->group[0] == '\0' && strcmp(r->kind, "ServiceAccount") == 0)
+        describe_service_account(cl, &d, obj, events);
+    else if (strcmp(r->group, "batch") == 0 && strcmp(r->kind, "Job") == 0)
+        describe_job(cl, &d, obj, events);
     else
         describe_generic(cl, &d, obj, r, events);
     dw_flush(&d);

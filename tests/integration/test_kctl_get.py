@@ -624,6 +624,37 @@ class KubectlLiteGet(unittest.TestCase):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
+    def test_describe_service_account_and_job(self):
+        self.kubectl("create", "sa", "dsa", check=True)
+        self.kubectl("create", "secret", "generic", "dsa-pull", check=True)
+        self.kubectl("patch", "sa", "dsa", "-p", json.dumps(
+            {"imagePullSecrets": [{"name": "dsa-pull"}, {"name": "nope"}],
+             "secrets": [{"name": "dsa-pull"}, {"name": "gone"}]}),
+            check=True)
+        uid = json.loads(self.kubectl("get", "sa", "dsa", "-o", "json",
+                                      check=True).stdout)["metadata"]["uid"]
+        for name, u in (("dsa-token", uid), ("dsa-other", "x")):
+            self.kubectl("apply", "-f", "-", check=True, input=json.dumps({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": name, "annotations": {
+                    "kubernetes.io/service-account.name": "dsa",
+                    "kubernetes.io/service-account.uid": u}},
+                "type": "kubernetes.io/service-account-token"}))
+        self.kubectl("apply", "-f", "-", check=True, input=json.dumps({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "djob", "labels": {"a": "b"}},
+            "spec": {"parallelism": 2, "completions": 3,
+                     "completionMode": "Indexed", "backoffLimit": 2,
+                     "activeDeadlineSeconds": 100,
+                     "template": {"spec": {
+                         "restartPolicy": "Never",
+                         "containers": [{"name": "c", "image": "busybox",
+                                         "command": ["sh", "-c", "echo"]}]}}}}))
+        for args in (["describe", "sa", "dsa"], ["describe", "sa"],
+                     ["describe", "job", "djob"], ["describe", "jobs"]):
+            with self.subTest(args=args):
+                self.assertSame(*args)
+
     def test_describe_has_events_and_none(self):
         p = self.lite("describe", "pod", "p1")
         self.assertEqual(p.returncode, 0, p.stderr)
