@@ -268,14 +268,15 @@ static const char **keys_sorted(const json_t *o, size_t *ret_n)
     return k;
 }
 
-/* printLabelsMultiline(WithIndent) */
-static void labels_multiline(struct dw *d, const char *title,
-                             const json_t *labels)
+/* printLabelsMultilineWithIndent: the title at `level`, the values in
+ * the next column (continuation lines carry no indent, as kubectl's). */
+static void labels_multiline_at(struct dw *d, int level, const char *title,
+                                const json_t *labels)
 {
     size_t n;
     const char **k;
 
-    w(d, 0, "%s:\t", title);
+    w(d, level, "%s:\t", title);
     k = keys_sorted(labels, &n);
     if (n == 0) {
         w(d, 0, "<none>\n");
@@ -288,6 +289,13 @@ static void labels_multiline(struct dw *d, const char *title,
         w(d, 0, "%s=%s\n", k[i], str(json_object_get(labels, k[i])));
     }
     free(k);
+}
+
+/* printLabelsMultiline */
+static void labels_multiline(struct dw *d, const char *title,
+                             const json_t *labels)
+{
+    labels_multiline_at(d, 0, title, labels);
 }
 
 #define MAX_ANNOTATION_LEN 140
@@ -1442,6 +1450,17 @@ static void rs_list_string(const json_t *v[], size_t n, struct buf *out)
                        : 1);
 }
 
+/* "Selector:" with spec.selector as kubectl prints a LabelSelector. */
+static void selector_line(struct dw *d, const json_t *spec)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_append_str(&b, "");
+    kctl_selector_string(json_object_get(spec, "selector"), &b);
+    w(d, 0, "Selector:\t%s\n", b.data);
+    buf_close(&b);
+}
+
 static void describe_deployment(struct kctl_client *cl, struct dw *d,
                                 const json_t *dep, bool events)
 {
@@ -1461,11 +1480,7 @@ static void describe_deployment(struct kctl_client *cl, struct dw *d,
     w(d, 0, "CreationTimestamp:\t%s\n", t);
     labels_multiline(d, "Labels", get(dep, "metadata.labels"));
     annotations_multiline(d, "Annotations", get(dep, "metadata.annotations"));
-    buf_init(&b);
-    buf_append_str(&b, "");
-    kctl_selector_string(json_object_get(spec, "selector"), &b);
-    w(d, 0, "Selector:\t%s\n", b.data);
-    buf_close(&b);
+    selector_line(d, spec);
     w(d, 0,
       "Replicas:\t%lld desired | %lld updated | %lld total | %lld available "
       "| %lld unavailable\n",
@@ -1530,44 +1545,32 @@ static void describe_deployment(struct kctl_client *cl, struct dw *d,
     }
 }
 
-static void describe_replicaset(struct kctl_client *cl, struct dw *d,
-                                const json_t *rs, bool events)
+/* getPodStatusForController: "Pods Status:" of the pods that obj's
+ * selector selects and obj controls, by phase. */
+static void pods_status_line(struct kctl_client *cl, struct dw *d,
+                             const json_t *obj)
 {
-    const json_t *spec = json_object_get(rs, "spec");
-    const json_t *ctrl;
-    json_t *pods = NULL, *p, *c;
     long long running = 0, waiting = 0, succeeded = 0, failed = 0;
+    json_t *pods = NULL, *p;
+    const json_t *c;
     struct buf b, path;
-    size_t i;
     bool pod_err = false;
+    size_t i;
 
-    w(d, 0, "Name:\t%s\n", gs(rs, "metadata.name"));
-    w(d, 0, "Namespace:\t%s\n", gs(rs, "metadata.namespace"));
     buf_init(&b);
-    format_label_selector(json_object_get(spec, "selector"), &b);
-    w(d, 0, "Selector:\t%s\n", b.data);
-    labels_multiline(d, "Labels", get(rs, "metadata.labels"));
-    annotations_multiline(d, "Annotations", get(rs, "metadata.annotations"));
-    if ((ctrl = controller_of(rs)) != NULL)
-        w(d, 0, "Controlled By:\t%s/%s\n", gs(ctrl, "kind"), gs(ctrl, "name"));
-    w(d, 0, "Replicas:\t%lld current / %lld desired\n",
-      gi(rs, "status.replicas"),
-      json_is_integer(json_object_get(spec, "replicas")) ? gi(spec, "replicas")
-                                                         : 1);
-    buf_reset(&b);
     buf_append_str(&b, "");
-    kctl_selector_string(json_object_get(spec, "selector"), &b);
+    kctl_selector_string(get(obj, "spec.selector"), &b);
     buf_init(&path);
     buf_append_str(&path, "/api/v1/namespaces/");
-    kctl_query_escape(&path, gs(rs, "metadata.namespace"));
+    kctl_query_escape(&path, gs(obj, "metadata.namespace"));
     buf_append_str(&path, "/pods?labelSelector=");
     kctl_query_escape(&path, b.data);
     if (fetch_json(cl, path.data, &pods) != 0)
         pod_err = true;
     json_array_foreach (json_object_get(pods, "items"), i, p) {
         const char *phase;
-        c = (json_t *)controller_of(p);
-        if (c == NULL || strcmp(gs(c, "uid"), gs(rs, "metadata.uid")) != 0)
+        c = controller_of(p);
+        if (c == NULL || strcmp(gs(c, "uid"), gs(obj, "metadata.uid")) != 0)
             continue;
         phase = gs(p, "status.phase");
         if (strcmp(phase, "Running") == 0)
@@ -1588,6 +1591,32 @@ static void describe_replicaset(struct kctl_client *cl, struct dw *d,
     else
         w(d, 0, "%lld Running / %lld Waiting / %lld Succeeded / %lld Failed\n",
           running, waiting, succeeded, failed);
+}
+
+static void describe_replicaset(struct kctl_client *cl, struct dw *d,
+                                const json_t *rs, bool events)
+{
+    const json_t *spec = json_object_get(rs, "spec");
+    const json_t *ctrl;
+    json_t *c;
+    struct buf b;
+    size_t i;
+
+    w(d, 0, "Name:\t%s\n", gs(rs, "metadata.name"));
+    w(d, 0, "Namespace:\t%s\n", gs(rs, "metadata.namespace"));
+    buf_init(&b);
+    format_label_selector(json_object_get(spec, "selector"), &b);
+    w(d, 0, "Selector:\t%s\n", b.data);
+    labels_multiline(d, "Labels", get(rs, "metadata.labels"));
+    annotations_multiline(d, "Annotations", get(rs, "metadata.annotations"));
+    if ((ctrl = controller_of(rs)) != NULL)
+        w(d, 0, "Controlled By:\t%s/%s\n", gs(ctrl, "kind"), gs(ctrl, "name"));
+    w(d, 0, "Replicas:\t%lld current / %lld desired\n",
+      gi(rs, "status.replicas"),
+      json_is_integer(json_object_get(spec, "replicas")) ? gi(spec, "replicas")
+                                                         : 1);
+    buf_close(&b);
+    pods_status_line(cl, d, rs);
     describe_pod_template(d, json_object_get(spec, "template"));
     if (json_array_size(get(rs, "status.conditions")) > 0) {
         w(d, 0, "Conditions:\n  Type\tStatus\tReason\n");
@@ -2291,16 +2320,11 @@ static void describe_job(struct kctl_client *cl, struct dw *d,
     const json_t *spec = json_object_get(job, "spec");
     const json_t *st = json_object_get(job, "status");
     const json_t *ctrl, *v;
-    struct buf b;
     char t[64];
 
     w(d, 0, "Name:\t%s\n", gs(job, "metadata.name"));
     w(d, 0, "Namespace:\t%s\n", gs(job, "metadata.namespace"));
-    buf_init(&b);
-    buf_append_str(&b, "");
-    kctl_selector_string(json_object_get(spec, "selector"), &b);
-    w(d, 0, "Selector:\t%s\n", b.data);
-    buf_close(&b);
+    selector_line(d, spec);
     labels_multiline(d, "Labels", get(job, "metadata.labels"));
     annotations_multiline(d, "Annotations", get(job, "metadata.annotations"));
     if ((ctrl = controller_of(job)) != NULL)
@@ -2354,6 +2378,127 @@ static void describe_job(struct kctl_client *cl, struct dw *d,
     }
 }
 
+/* labels.FormatLabels: "k=v,…" sorted as whole pairs, or "<none>". */
+static void format_label_map(const json_t *m, struct buf *out)
+{
+    size_t n = json_object_size(m), i = 0;
+    char **pairs = calloc(n ? n : 1, sizeof *pairs);
+    const char *k;
+    json_t *v;
+
+    if (n == 0 || pairs == NULL) {
+        buf_append_str(out, "<none>");
+        free(pairs);
+        return;
+    }
+    json_object_foreach ((json_t *)m, k, v) {
+        if (asprintf(&pairs[i], "%s=%s", k, str(v)) >= 0)
+            i++;
+    }
+    qsort(pairs, i, sizeof *pairs, cmp_cstr);
+    for (size_t j = 0; j < i; j++) {
+        buf_printf(out, "%s%s", j ? "," : "", pairs[j]);
+        free(pairs[j]);
+    }
+    free(pairs);
+}
+
+/* describeDaemonSet (it prints no Namespace line). */
+static void describe_daemonset(struct kctl_client *cl, struct dw *d,
+                               const json_t *ds, bool events)
+{
+    const json_t *st = json_object_get(ds, "status");
+    struct buf b;
+
+    w(d, 0, "Name:\t%s\n", gs(ds, "metadata.name"));
+    selector_line(d, json_object_get(ds, "spec"));
+    buf_init(&b);
+    format_label_map(get(ds, "spec.template.spec.nodeSelector"), &b);
+    w(d, 0, "Node-Selector:\t%s\n", b.data);
+    buf_close(&b);
+    labels_multiline(d, "Labels", get(ds, "metadata.labels"));
+    annotations_multiline(d, "Annotations", get(ds, "metadata.annotations"));
+    w(d, 0, "Desired Number of Nodes Scheduled: %lld\n",
+      gi(st, "desiredNumberScheduled"));
+    w(d, 0, "Current Number of Nodes Scheduled: %lld\n",
+      gi(st, "currentNumberScheduled"));
+    w(d, 0, "Number of Nodes Scheduled with Up-to-date Pods: %lld\n",
+      gi(st, "updatedNumberScheduled"));
+    w(d, 0, "Number of Nodes Scheduled with Available Pods: %lld\n",
+      gi(st, "numberAvailable"));
+    w(d, 0, "Number of Nodes Misscheduled: %lld\n",
+      gi(st, "numberMisscheduled"));
+    pods_status_line(cl, d, ds);
+    describe_pod_template(d, get(ds, "spec.template"));
+    if (events)
+        describe_events_of(cl, d, ds, "DaemonSet");
+}
+
+/* describeStatefulSet, with describeVolumeClaimTemplates. */
+static void describe_statefulset(struct kctl_client *cl, struct dw *d,
+                                 const json_t *ss, bool events)
+{
+    const json_t *spec = json_object_get(ss, "spec"), *ru, *vct;
+    char t[64];
+    size_t i;
+
+    w(d, 0, "Name:\t%s\n", gs(ss, "metadata.name"));
+    w(d, 0, "Namespace:\t%s\n", gs(ss, "metadata.namespace"));
+    fmt_time(gs(ss, "metadata.creationTimestamp"), t, sizeof t);
+    w(d, 0, "CreationTimestamp:\t%s\n", t);
+    selector_line(d, spec);
+    labels_multiline(d, "Labels", get(ss, "metadata.labels"));
+    annotations_multiline(d, "Annotations", get(ss, "metadata.annotations"));
+    w(d, 0, "Replicas:\t%lld desired | %lld total\n",
+      json_is_integer(json_object_get(spec, "replicas")) ? gi(spec, "replicas")
+                                                         : 1,
+      gi(ss, "status.replicas"));
+    w(d, 0, "Update Strategy:\t%s\n", gs(spec, "updateStrategy.type"));
+    ru = get(spec, "updateStrategy.rollingUpdate");
+    if (json_is_integer(json_object_get(ru, "partition"))) {
+        const json_t *mu = json_object_get(ru, "maxUnavailable");
+        w(d, 1, "Partition:\t%lld\n", gi(ru, "partition"));
+        if (json_is_integer(mu))
+            w(d, 1, "MaxUnavailable:\t%lld\n",
+              (long long)json_integer_value(mu));
+        else if (json_is_string(mu))
+            w(d, 1, "MaxUnavailable:\t%s\n", json_string_value(mu));
+    }
+    pods_status_line(cl, d, ss);
+    describe_pod_template(d, json_object_get(spec, "template"));
+    vct = json_object_get(spec, "volumeClaimTemplates");
+    if (json_array_size(vct) == 0) {
+        w(d, 0, "Volume Claims:\t<none>\n");
+    } else {
+        const json_t *pvc;
+        w(d, 0, "Volume Claims:\n");
+        json_array_foreach (vct, i, pvc) {
+            const char *sc =
+                str(json_object_get(get(pvc, "metadata.annotations"),
+                                    "volume.beta.kubernetes.io/storage-class"));
+            const json_t *cap = get(pvc, "spec.resources.requests");
+            const json_t *m;
+            size_t j;
+            if (sc[0] == '\0')
+                sc = gs(pvc, "spec.storageClassName");
+            w(d, 1, "Name:\t%s\n", gs(pvc, "metadata.name"));
+            w(d, 1, "StorageClass:\t%s\n", sc);
+            labels_multiline_at(d, 1, "Labels", get(pvc, "metadata.labels"));
+            labels_multiline_at(d, 1, "Annotations",
+                                get(pvc, "metadata.annotations"));
+            cap = json_object_get(cap, "storage");
+            w(d, 1, "Capacity:\t%s\n", cap ? str(cap) : "<default>");
+            w(d, 1, "Access Modes:\t[");
+            json_array_foreach (get(pvc, "spec.accessModes"), j, m) {
+                w(d, 0, "%s%s", j ? " " : "", str(m));
+            }
+            w(d, 0, "]\n");
+        }
+    }
+    if (events)
+        describe_events_of(cl, d, ss, "StatefulSet");
+}
+
 /* ------------------------------------------------------------- the verb */
 
 /* Describes one object; appends the text to out. */
@@ -2387,6 +2532,11 @@ static void describe_one(struct kctl_client *cl, const struct kctl_resource *r,
         describe_service_account(cl, &d, obj, events);
     else if (strcmp(r->group, "batch") == 0 && strcmp(r->kind, "Job") == 0)
         describe_job(cl, &d, obj, events);
+    else if (strcmp(r->group, "apps") == 0 && strcmp(r->kind, "DaemonSet") == 0)
+        describe_daemonset(cl, &d, obj, events);
+    else if (strcmp(r->group, "apps") == 0 &&
+             strcmp(r->kind, "StatefulSet") == 0)
+        describe_statefulset(cl, &d, obj, events);
     else
         describe_generic(cl, &d, obj, r, events);
     dw_flush(&d);

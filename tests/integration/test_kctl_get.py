@@ -624,7 +624,7 @@ class KubectlLiteGet(unittest.TestCase):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
-    def test_describe_service_account_and_job(self):
+    def test_describe_more_kinds(self):
         self.kubectl("create", "sa", "dsa", check=True)
         self.kubectl("create", "secret", "generic", "dsa-pull", check=True)
         self.kubectl("patch", "sa", "dsa", "-p", json.dumps(
@@ -650,8 +650,42 @@ class KubectlLiteGet(unittest.TestCase):
                          "restartPolicy": "Never",
                          "containers": [{"name": "c", "image": "busybox",
                                          "command": ["sh", "-c", "echo"]}]}}}}))
+        self.kubectl("apply", "-f", "-", check=True, input=json.dumps({
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "dds", "annotations": {"note": "x"}},
+            "spec": {"selector": {"matchLabels": {"app": "dds"}},
+                     "template": {"metadata": {"labels": {"app": "dds"}},
+                                  "spec": {"nodeSelector": {
+                                      "kubernetes.io/os": "linux", "a": "b"},
+                                      "containers": [{"name": "c",
+                                                      "image": "busybox"}]}}}}))
+        tmpl = {"metadata": {"labels": {"app": "dss"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        for name, extra in (
+                ("dss", {"volumeClaimTemplates": [
+                    {"metadata": {"name": "data", "labels": {"x": "y"},
+                                  "annotations": {"k": "v"}},
+                     "spec": {"accessModes": ["ReadWriteOnce",
+                                              "ReadOnlyMany"],
+                              "storageClassName": "fast",
+                              "resources": {"requests": {"storage": "1Gi"}}}},
+                    {"metadata": {"name": "logs"},
+                     "spec": {"accessModes": ["ReadWriteOnce"]}}],
+                    "updateStrategy": {"type": "RollingUpdate",
+                                       "rollingUpdate": {"partition": 1,
+                                                         "maxUnavailable": 2}}}),
+                ("dss2", {"updateStrategy": {"type": "OnDelete"}})):
+            spec = {"serviceName": name, "replicas": 2,
+                    "selector": {"matchLabels": {"app": "dss"}},
+                    "template": tmpl}
+            spec.update(extra)
+            self.kubectl("apply", "-f", "-", check=True, input=json.dumps({
+                "apiVersion": "apps/v1", "kind": "StatefulSet",
+                "metadata": {"name": name}, "spec": spec}))
         for args in (["describe", "sa", "dsa"], ["describe", "sa"],
-                     ["describe", "job", "djob"], ["describe", "jobs"]):
+                     ["describe", "job", "djob"], ["describe", "jobs"],
+                     ["describe", "ds", "dds"], ["describe", "sts", "dss"],
+                     ["describe", "statefulsets"], ["describe", "rs"]):
             with self.subTest(args=args):
                 self.assertSame(*args)
 
