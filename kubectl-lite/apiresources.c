@@ -56,15 +56,6 @@ static bool contains(const json_t *arr, const char *s)
     return false;
 }
 
-static size_t runes(const char *s)
-{
-    size_t n = 0;
-    for (; *s != '\0'; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 /* Prints rows (arrays of strings, all the same length) aligned. */
 static void print_aligned(const json_t *rows)
 {
@@ -77,7 +68,8 @@ static void print_aligned(const json_t *rows)
     for (j = 0; j < ncols; j++) {
         w[j] = 6;
         json_array_foreach (rows, i, row) {
-            size_t l = runes(jstr(json_array_get(row, j))) + 3;
+            const char *c = jstr(json_array_get(row, j));
+            size_t l = kctl_runes(c, strlen(c)) + 3;
             if (l > w[j])
                 w[j] = l;
         }
@@ -87,7 +79,7 @@ static void print_aligned(const json_t *rows)
             const char *c = jstr(json_array_get(row, j));
             fputs(c, stdout);
             if (j + 1 < ncols)
-                for (size_t k = runes(c); k < w[j]; k++)
+                for (size_t k = kctl_runes(c, strlen(c)); k < w[j]; k++)
                     fputc(' ', stdout);
         }
         fputc('\n', stdout);

@@ -594,9 +594,63 @@ static int cmp_req(const void *a, const void *b)
     return c != 0 ? c : (x < y ? -1 : x > y);
 }
 
-static int cmp_cstr(const void *a, const void *b)
+int kctl_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **kctl_sorted_keys(const json_t *o, size_t *ret_n)
+{
+    size_t n = json_object_size(o), i = 0;
+    const char **k = malloc(sizeof *k * (n ? n : 1));
+    const char *key;
+    json_t *v;
+
+    *ret_n = 0;
+    if (k == NULL)
+        return NULL;
+    json_object_foreach ((json_t *)o, key, v) {
+        k[i++] = key;
+    }
+    qsort(k, n, sizeof *k, kctl_cmp_str);
+    *ret_n = n;
+    return k;
+}
+
+size_t kctl_runes(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+void kctl_format_labels(const json_t *labels, struct buf *out)
+{
+    size_t n = json_object_size(labels), i = 0;
+    char **pairs;
+    const char *k;
+    json_t *v;
+
+    if (n == 0) {
+        buf_append_str(out, "<none>");
+        return;
+    }
+    pairs = calloc(n, sizeof *pairs);
+    if (pairs == NULL)
+        return;
+    json_object_foreach ((json_t *)labels, k, v) {
+        const char *val = json_string_value(v);
+        if (asprintf(&pairs[i], "%s=%s", k, val ? val : "") >= 0)
+            i++;
+    }
+    qsort(pairs, i, sizeof *pairs, kctl_cmp_str);
+    for (size_t j = 0; j < i; j++) {
+        buf_printf(out, "%s%s", j ? "," : "", pairs[j]);
+        free(pairs[j]);
+    }
+    free(pairs);
 }
 
 void kctl_selector_string(const json_t *sel, struct buf *out)
@@ -636,7 +690,7 @@ void kctl_selector_string(const json_t *sel, struct buf *out)
                 vs[j] = x ? x : "";
             }
             if (vs != NULL)
-                qsort(vs, vn, sizeof *vs, cmp_cstr);
+                qsort(vs, vn, sizeof *vs, kctl_cmp_str);
             buf_printf(&t, "%s %s (", ek,
                        strcmp(op, "In") == 0 ? "in" : "notin");
             for (j = 0; vs != NULL && j < vn; j++)

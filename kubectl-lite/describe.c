@@ -53,15 +53,6 @@ struct dw {
     bool last_newline;
 };
 
-static size_t runes_n(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 static void write_lines(struct dw *d, size_t l0, size_t l1)
 {
     for (size_t i = l0; i < l1; i++) {
@@ -134,7 +125,7 @@ static void dw_flush(struct dw *d)
                     break;
                 nc[ln.n].s = text + cs;
                 nc[ln.n].len = i - cs;
-                nc[ln.n].width = runes_n(text + cs, i - cs);
+                nc[ln.n].width = kctl_runes(text + cs, i - cs);
                 ln.cells = nc;
                 ln.n++;
                 cs = i + 1;
@@ -244,30 +235,6 @@ static void since(const char *ts, char *out, size_t len)
     kctl_human_duration(clock_real_ns() - ns, out, len);
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The keys of an object, sorted; free() the array. */
-static const char **keys_sorted(const json_t *o, size_t *ret_n)
-{
-    size_t n = json_object_size(o), i = 0;
-    const char **k = malloc(sizeof *k * (n ? n : 1));
-    const char *key;
-    json_t *v;
-
-    *ret_n = 0;
-    if (k == NULL)
-        return NULL;
-    json_object_foreach ((json_t *)o, key, v) {
-        k[i++] = key;
-    }
-    qsort(k, n, sizeof *k, cmp_cstr);
-    *ret_n = n;
-    return k;
-}
-
 /* printLabelsMultilineWithIndent: the title at `level`, the values in
  * the next column (continuation lines carry no indent, as kubectl's). */
 static void labels_multiline_at(struct dw *d, int level, const char *title,
@@ -277,7 +244,7 @@ static void labels_multiline_at(struct dw *d, int level, const char *title,
     const char **k;
 
     w(d, level, "%s:\t", title);
-    k = keys_sorted(labels, &n);
+    k = kctl_sorted_keys(labels, &n);
     if (n == 0) {
         w(d, 0, "<none>\n");
         free(k);
@@ -308,7 +275,7 @@ static void annotations_multiline(struct dw *d, const char *title,
     const char **k;
 
     w(d, 0, "%s:\t", title);
-    k = keys_sorted(ann, &n);
+    k = kctl_sorted_keys(ann, &n);
     for (size_t i = 0; i < n; i++) {
         const char *key = k[i];
         char *value;
@@ -863,7 +830,7 @@ static void describe_resources(struct dw *d, const json_t *res, int level)
     for (int k = 0; k < 4; k += 2) {
         const json_t *l = json_object_get(res, kinds[k]);
         size_t n;
-        const char **keys = keys_sorted(l, &n);
+        const char **keys = kctl_sorted_keys(l, &n);
         if (n > 0)
             w(d, level, "%s:\n", kinds[k + 1]);
         for (size_t i = 0; i < n; i++) {
@@ -1746,7 +1713,7 @@ static void describe_node_resource(struct dw *d, const json_t *node,
         w(d, 1, "%s\t%s (%lld%%)\t%s (%lld%%)\n", rn[k], s1, pr, s2, pl);
     }
     /* hugepages-* then extended resources (not standard, not pods) */
-    keys = keys_sorted(alloc, &n);
+    keys = kctl_sorted_keys(alloc, &n);
     for (int pass = 0; pass < 2; pass++)
         for (i = 0; i < n; i++) {
             const char *r = keys[i];
@@ -1786,7 +1753,7 @@ static void describe_node_resource(struct dw *d, const json_t *node,
 static void resource_list(struct dw *d, const json_t *l)
 {
     size_t n;
-    const char **keys = keys_sorted(l, &n);
+    const char **keys = kctl_sorted_keys(l, &n);
     for (size_t i = 0; i < n; i++) {
         char q[64];
         qty_field_string(json_object_get(l, keys[i]), q, sizeof q);
@@ -1836,7 +1803,7 @@ static void describe_node(struct kctl_client *cl, struct dw *d,
         for (i = 0; rv && i < n; i++)
             rv[i] = str(json_array_get(roles, i));
         if (rv != NULL)
-            qsort(rv, n, sizeof *rv, cmp_cstr);
+            qsort(rv, n, sizeof *rv, kctl_cmp_str);
         for (i = 0; rv && i < n; i++)
             buf_printf(&b, "%s%s", i ? "," : "", rv[i]);
         w(d, 0, "Roles:\t%s\n", or_none(b.data));
@@ -2087,7 +2054,7 @@ static void unstructured(struct dw *d, int level, const json_t *obj,
                          const char *prefix)
 {
     size_t n;
-    const char **keys = keys_sorted(obj, &n);
+    const char **keys = kctl_sorted_keys(obj, &n);
 
     for (size_t i = 0; i < n; i++) {
         const json_t *v = json_object_get(obj, keys[i]);
@@ -2172,7 +2139,7 @@ static void describe_configmap(struct kctl_client *cl, struct dw *d,
     labels_multiline(d, "Labels", get(cm, "metadata.labels"));
     annotations_multiline(d, "Annotations", get(cm, "metadata.annotations"));
     w(d, 0, "\nData\n====\n");
-    keys = keys_sorted(json_object_get(cm, "data"), &n);
+    keys = kctl_sorted_keys(json_object_get(cm, "data"), &n);
     for (size_t i = 0; i < n; i++) {
         w(d, 0, "%s:\n----\n", keys[i]);
         w(d, 0, "%s\n",
@@ -2181,7 +2148,7 @@ static void describe_configmap(struct kctl_client *cl, struct dw *d,
     }
     free(keys);
     w(d, 0, "\nBinaryData\n====\n");
-    keys = keys_sorted(json_object_get(cm, "binaryData"), &n);
+    keys = kctl_sorted_keys(json_object_get(cm, "binaryData"), &n);
     for (size_t i = 0; i < n; i++)
         w(d, 0, "%s: %zu bytes\n", keys[i],
           b64_len(str(
@@ -2205,7 +2172,7 @@ static void describe_secret(struct dw *d, const json_t *sec)
     annotations_multiline(d, "Annotations", get(sec, "metadata.annotations"));
     w(d, 0, "\nType:\t%s\n", type);
     w(d, 0, "\nData\n====\n");
-    keys = keys_sorted(json_object_get(sec, "data"), &n);
+    keys = kctl_sorted_keys(json_object_get(sec, "data"), &n);
     for (size_t i = 0; i < n; i++) {
         const char *v =
             str(json_object_get(json_object_get(sec, "data"), keys[i]));
@@ -2378,31 +2345,6 @@ static void describe_job(struct kctl_client *cl, struct dw *d,
     }
 }
 
-/* labels.FormatLabels: "k=v,…" sorted as whole pairs, or "<none>". */
-static void format_label_map(const json_t *m, struct buf *out)
-{
-    size_t n = json_object_size(m), i = 0;
-    char **pairs = calloc(n ? n : 1, sizeof *pairs);
-    const char *k;
-    json_t *v;
-
-    if (n == 0 || pairs == NULL) {
-        buf_append_str(out, "<none>");
-        free(pairs);
-        return;
-    }
-    json_object_foreach ((json_t *)m, k, v) {
-        if (asprintf(&pairs[i], "%s=%s", k, str(v)) >= 0)
-            i++;
-    }
-    qsort(pairs, i, sizeof *pairs, cmp_cstr);
-    for (size_t j = 0; j < i; j++) {
-        buf_printf(out, "%s%s", j ? "," : "", pairs[j]);
-        free(pairs[j]);
-    }
-    free(pairs);
-}
-
 /* describeDaemonSet (it prints no Namespace line). */
 static void describe_daemonset(struct kctl_client *cl, struct dw *d,
                                const json_t *ds, bool events)
@@ -2413,7 +2355,7 @@ static void describe_daemonset(struct kctl_client *cl, struct dw *d,
     w(d, 0, "Name:\t%s\n", gs(ds, "metadata.name"));
     selector_line(d, json_object_get(ds, "spec"));
     buf_init(&b);
-    format_label_map(get(ds, "spec.template.spec.nodeSelector"), &b);
+    kctl_format_labels(get(ds, "spec.template.spec.nodeSelector"), &b);
     w(d, 0, "Node-Selector:\t%s\n", b.data);
     buf_close(&b);
     labels_multiline(d, "Labels", get(ds, "metadata.labels"));

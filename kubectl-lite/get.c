@@ -128,15 +128,6 @@ static void out_write(struct tw *t, const char *s, size_t len)
     t->written += len;
 }
 
-static size_t runes(const char *s)
-{
-    size_t n = 0;
-    for (; *s != '\0'; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 static void tw_flush(struct tw *t)
 {
     size_t i, j, ncols = 0;
@@ -160,8 +151,9 @@ static void tw_flush(struct tw *t)
         size_t w = 6; /* kubectl's tabwriter minwidth */
         json_array_foreach (t->lines, i, line) {
             const char *c = json_string_value(json_array_get(line, j));
-            if (j + 1 < json_array_size(line) && c != NULL && runes(c) + 3 > w)
-                w = runes(c) + 3;
+            size_t l = c ? kctl_runes(c, strlen(c)) + 3 : 0;
+            if (j + 1 < json_array_size(line) && l > w)
+                w = l;
         }
         if (t->widths[j] < w)
             t->widths[j] = w;
@@ -172,9 +164,11 @@ static void tw_flush(struct tw *t)
         buf_reset(&b);
         for (j = 0; j < n; j++) {
             const char *c = json_string_value(json_array_get(line, j));
-            buf_append_str(&b, c ? c : "");
+            if (c == NULL)
+                c = "";
+            buf_append_str(&b, c);
             if (j + 1 < n)
-                for (size_t k = runes(c ? c : ""); k < t->widths[j]; k++)
+                for (size_t k = kctl_runes(c, strlen(c)); k < t->widths[j]; k++)
                     buf_append_str(&b, " ");
         }
         buf_append_str(&b, "\n");
@@ -220,42 +214,6 @@ static void kind_group(const char *kind, const char *group, char *out,
 }
 
 /* labels.FormatLabels: sorted "k=v" joined by ",", "<none>" when empty. */
-/* labels.Set.String(): "k=v" pairs sorted as whole strings (so
- * "app.kubernetes.io/name=x" comes before "app=y": '.' < '='). */
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void format_labels(const json_t *labels, struct buf *out)
-{
-    size_t n = json_object_size(labels), i = 0;
-    char **pairs;
-    const char *k;
-    json_t *v;
-
-    if (n == 0) {
-        buf_append_str(out, "<none>");
-        return;
-    }
-    pairs = calloc(n, sizeof *pairs);
-    if (pairs == NULL)
-        return;
-    json_object_foreach ((json_t *)labels, k, v) {
-        if (asprintf(&pairs[i], "%s=%s", k, jstr(v) ? jstr(v) : "") < 0)
-            pairs[i] = NULL;
-        if (pairs[i] != NULL)
-            i++;
-    }
-    n = i;
-    qsort(pairs, n, sizeof *pairs, cmp_str);
-    for (i = 0; i < n; i++) {
-        buf_printf(out, "%s%s", i ? "," : "", pairs[i]);
-        free(pairs[i]);
-    }
-    free(pairs);
-}
-
 /* A plain object or list turned into the NAME/AGE Table kubectl shows
  * when a server does not print (kubectl-wire.md §4.4). New reference. */
 static json_t *fallback_table(const json_t *v)
@@ -591,7 +549,7 @@ static void print_table(struct tw *t, struct printer *pr, const json_t *tb,
         }
         if (o->show_labels) {
             buf_reset(&c);
-            format_labels(json_object_get(meta(obj), "labels"), &c);
+            kctl_format_labels(json_object_get(meta(obj), "labels"), &c);
             json_array_append_new(line, json_string(c.data ? c.data : ""));
         }
         buf_close(&c);
@@ -710,7 +668,7 @@ static void go_v(const json_t *v, struct buf *out)
         json_object_foreach ((json_t *)v, k, x) {
             keys[i++] = k;
         }
-        qsort(keys, n, sizeof *keys, cmp_str);
+        qsort(keys, n, sizeof *keys, kctl_cmp_str);
         buf_append_str(out, "map[");
         for (i = 0; i < n; i++) {
             buf_printf(out, "%s%s:", i ? " " : "", keys[i]);

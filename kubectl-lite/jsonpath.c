@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kubectl-lite/kctl_int.h"
 #include "lib/err.h"
 
 /* ------------------------------------------------------------- Go JSON */
@@ -169,31 +170,6 @@ static void go_string(struct buf *out, const char *s, size_t len)
     buf_append_str(out, "\"");
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The keys of an object, sorted (malloc'd array of borrowed strings). */
-static const char **sorted_keys(const json_t *o, size_t *ret_n)
-{
-    size_t n = json_object_size(o), i = 0;
-    const char **keys = malloc(sizeof *keys * (n ? n : 1));
-    const char *k;
-    json_t *v;
-
-    if (keys == NULL) {
-        *ret_n = 0;
-        return NULL;
-    }
-    json_object_foreach ((json_t *)o, k, v) {
-        keys[i++] = k;
-    }
-    qsort(keys, n, sizeof *keys, cmp_str);
-    *ret_n = n;
-    return keys;
-}
-
 static void newline_indent(struct buf *out, int indent, int depth)
 {
     buf_append_str(out, "\n");
@@ -207,7 +183,7 @@ static void go_json(const json_t *v, int indent, int depth, struct buf *out)
 
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        const char **keys = sorted_keys(v, &n);
+        const char **keys = kctl_sorted_keys(v, &n);
         if (n == 0) {
             buf_append_str(out, "{}");
             free(keys);
@@ -1187,7 +1163,7 @@ static int eval_list(struct exec *x, json_t *in, const struct jp_node *n,
 static void add_sorted_values(json_t *out, const json_t *obj)
 {
     size_t n;
-    const char **keys = sorted_keys(obj, &n);
+    const char **keys = kctl_sorted_keys(obj, &n);
     for (size_t i = 0; i < n; i++)
         json_array_append(out, json_object_get(obj, keys[i]));
     free(keys);

@@ -178,6 +178,17 @@ int kctl_stream(struct kctl_client *cl, const char *path, const char *accept,
  * creating "pod.yaml": pods "mypod" already exists". */
 void kctl_print_status(const struct kctl_resp *r, const char *when);
 
+/* qsort comparator over an array of C strings (const char *). */
+int kctl_cmp_str(const void *a, const void *b);
+/* The keys of a JSON object, sorted byte-wise: a malloc'd array of
+ * borrowed strings (free() it), *ret_n of them; NULL on ENOMEM. */
+const char **kctl_sorted_keys(const json_t *o, size_t *ret_n);
+/* Characters (UTF-8 code points) in s[0..len). */
+size_t kctl_runes(const char *s, size_t len);
+/* labels.FormatLabels: "k=v,…" sorted as whole pairs (so
+ * "app.kubernetes.io/name=x" before "app=y": '.' < '='), or "<none>". */
+void kctl_format_labels(const json_t *labels, struct buf *out);
+
 /* Go's %q (strconv.Quote) of a UTF-8 string, appended to out. */
 void kctl_go_quote(const char *s, struct buf *out);
 

@@ -463,36 +463,11 @@ out:
 
 /* ------------------------------------------------------ describe text */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The keys of a map, sorted (free() the array). */
-static const char **sorted_keys(const json_t *m, size_t *ret_n)
-{
-    size_t n = json_object_size(m), k = 0;
-    const char **keys = calloc(n + 1, sizeof *keys);
-    const char *key;
-    json_t *v;
-
-    if (keys == NULL) {
-        *ret_n = 0;
-        return NULL;
-    }
-    json_object_foreach ((json_t *)m, key, v) {
-        keys[k++] = key;
-    }
-    qsort(keys, k, sizeof *keys, cmp_str);
-    *ret_n = k;
-    return keys;
-}
-
 /* printLabelsMultiline(w, title, labels): continuation lines "\t". */
 static void describe_labels(struct buf *o, const char *title, const json_t *m)
 {
     size_t n;
-    const char **keys = sorted_keys(m, &n);
+    const char **keys = kctl_sorted_keys(m, &n);
 
     buf_printf(o, "%s:\t", title);
     if (n == 0)
@@ -509,7 +484,7 @@ static void describe_annotations(struct buf *o, const char *title,
                                  const json_t *m)
 {
     size_t n;
-    const char **keys = sorted_keys(m, &n);
+    const char **keys = kctl_sorted_keys(m, &n);
 
     buf_printf(o, "%s:\t", title);
     if (n == 0)
@@ -674,7 +649,7 @@ static void describe_containers(struct buf *o, const char *label,
                 if (json_object_size(m) == 0)
                     continue;
                 buf_printf(o, "    %s:\n", titles[k]);
-                keys = sorted_keys(m, &n);
+                keys = kctl_sorted_keys(m, &n);
                 for (size_t q = 0; q < n; q++) {
                     const json_t *v = json_object_get(m, keys[q]);
                     char val[64];
@@ -989,7 +964,7 @@ static json_t *history_of(const json_t *rss)
         snprintf(k, sizeof k, "%020lld", r);
         json_object_set(byrev, k, it);
     }
-    keys = sorted_keys(byrev, &n);
+    keys = kctl_sorted_keys(byrev, &n);
     for (i = 0; i < n; i++)
         json_array_append_new(
             out, json_pack("[I,O]", (json_int_t)strtoll(keys[i], NULL, 10),

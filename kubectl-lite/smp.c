@@ -823,11 +823,6 @@ static bool has_dropped_field(const json_t *orig, const json_t *mod)
     return false;
 }
 
-static int cmp_strings(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The $retainKeys list: the keys of mod whose value is not null, sorted
  * (keys are unique, so any sort gives Go's order). */
 static json_t *retain_list(const json_t *mod)
@@ -843,7 +838,7 @@ static json_t *retain_list(const json_t *mod)
         if (!json_is_null(v))
             keys[m++] = k;
     }
-    qsort(keys, m, sizeof *keys, cmp_strings);
+    qsort(keys, m, sizeof *keys, kctl_cmp_str);
     if ((out = json_array()) != NULL) {
         for (size_t i = 0; i < m; i++) {
             if (json_array_append_new(out, json_string(keys[i])) != 0) {

@@ -69,18 +69,6 @@ def count_procs(marker):
     return n
 
 
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)" %
-                         (timeout, what, last))
-
-
 def Agent(server, node, data_dir):
     """A real agent for node `node` (k1s.Agent with --node-name)."""
     return k1s.Agent(server, data_dir, "--node-name", node)
@@ -94,7 +82,7 @@ class AgentTest(unittest.TestCase):
         self.agent_dir = tempfile.mkdtemp(prefix="k1s-agent-it-")
         self.agent = Agent(self.srv, self.node, self.agent_dir).start()
         self.markers = []
-        wait_for(lambda: self.node_ready(), 20, "the node to be Ready")
+        k1s.wait_for(lambda: self.node_ready(), 20, "the node to be Ready")
 
     def tearDown(self):
         # Delete every pod so their processes go, then stop everything.
@@ -189,12 +177,12 @@ class AgentTest(unittest.TestCase):
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/hello",
                          "--timeout=30s", check=True)
         # Running means forked; the exec follows at once.
-        wait_for(lambda: count_procs(m) == 1, 10, "the container process")
+        k1s.wait_for(lambda: count_procs(m) == 1, 10, "the container process")
         cs = self.cstatus("hello")
         self.assertEqual(cs["restartCount"], 0)
         self.assertIn("running", cs["state"])
         self.assertTrue(cs["imageID"])
-        wait_for(lambda: "third" in self.srv.kubectl("logs", "hello").stdout,
+        k1s.wait_for(lambda: "third" in self.srv.kubectl("logs", "hello").stdout,
                  10, "the log")
         logs = self.srv.kubectl("logs", "hello", check=True).stdout
         self.assertEqual(logs.split(), ["first", "second", "third"])
@@ -217,13 +205,13 @@ class AgentTest(unittest.TestCase):
         self.apply(self.simple_pod(
             "counter", "for i in 1 2 3 4 5 6; do echo n$i; sleep 0.3; done",
             restartPolicy="Never"))
-        wait_for(lambda: self.cstatus("counter").get("containerID"), 20,
+        k1s.wait_for(lambda: self.cstatus("counter").get("containerID"), 20,
                  "the container to start")
         p = self.srv.kubectl("logs", "-f", "counter", timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.split(), ["n1", "n2", "n3", "n4", "n5",
                                             "n6"])
-        wait_for(lambda: (self.pod("counter") or {}).get("status", {})
+        k1s.wait_for(lambda: (self.pod("counter") or {}).get("status", {})
                  .get("phase") == "Succeeded", 20, "phase Succeeded")
 
     def test_crashing_container_goes_to_crashloopbackoff(self):
@@ -233,8 +221,8 @@ class AgentTest(unittest.TestCase):
             w = self.cstatus("crasher").get("state", {}).get("waiting", {})
             return (w.get("reason") == "CrashLoopBackOff" and
                     msg in w.get("message", ""))
-        wait_for(lambda: backoff("back-off 10s"), 30, "back-off 10s")
-        wait_for(lambda: backoff("back-off 20s"), 30, "back-off 20s")
+        k1s.wait_for(lambda: backoff("back-off 10s"), 30, "back-off 10s")
+        k1s.wait_for(lambda: backoff("back-off 20s"), 30, "back-off 20s")
         cs = self.cstatus("crasher")
         self.assertGreaterEqual(cs["restartCount"], 2)
         self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 1)
@@ -252,9 +240,9 @@ class AgentTest(unittest.TestCase):
             "exec": {"command": ["false"]}, "periodSeconds": 1,
             "failureThreshold": 2}
         self.apply(pod)
-        wait_for(lambda: self.cstatus("unwell").get("restartCount", 0) >= 1,
+        k1s.wait_for(lambda: self.cstatus("unwell").get("restartCount", 0) >= 1,
                  40, "a liveness restart")
-        wait_for(lambda: count_procs(m) == 1, 20, "the restarted process")
+        k1s.wait_for(lambda: count_procs(m) == 1, 20, "the restarted process")
 
     def test_readiness_http_probe_and_the_server_answers(self):
         port = free_port()
@@ -292,7 +280,7 @@ class AgentTest(unittest.TestCase):
                 if c["type"] == t:
                     return c
             return None
-        wait_for(lambda: (cond("ContainersReady") or {}).get("status") ==
+        k1s.wait_for(lambda: (cond("ContainersReady") or {}).get("status") ==
                  "True", 30, "the container to be ready")
         ready = cond("Ready")
         self.assertEqual((ready["status"], ready.get("reason")),
@@ -320,7 +308,7 @@ class AgentTest(unittest.TestCase):
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/stubborn",
                          "--timeout=30s", check=True)
         # the shell (its command line names the marker) and both sleeps
-        wait_for(lambda: count_procs(m) == 3, 10, "both sleeps")
+        k1s.wait_for(lambda: count_procs(m) == 3, 10, "both sleeps")
         t0 = time.monotonic()
         p = self.srv.kubectl("delete", "pod", "stubborn", "--timeout=30s")
         took = time.monotonic() - t0
@@ -338,7 +326,7 @@ class AgentTest(unittest.TestCase):
                             "b = bytearray(300 * 1024 * 1024)"],
                 "resources": {"limits": {"memory": "40Mi"}}})
             self.apply(pod)
-            t = wait_for(lambda: self.cstatus("hungry").get("state", {})
+            t = k1s.wait_for(lambda: self.cstatus("hungry").get("state", {})
                          .get("terminated"), 40, "termination")
             self.assertEqual(t["reason"], "OOMKilled")
             self.assertEqual(t["exitCode"], 137)
@@ -373,12 +361,12 @@ class AgentTest(unittest.TestCase):
         self.apply(self.simple_pod("survivor", "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/survivor",
                          "--timeout=30s", check=True)
-        wait_for(lambda: count_procs(m) == 1, 10, "the container process")
+        k1s.wait_for(lambda: count_procs(m) == 1, 10, "the container process")
         before = self.cstatus("survivor")
         self.agent.stop()
         self.assertEqual(count_procs(m), 1, "the pod died with the agent")
         self.agent = Agent(self.srv, self.node, self.agent_dir).start()
-        wait_for(lambda: "adopting pod default/survivor" in
+        k1s.wait_for(lambda: "adopting pod default/survivor" in
                  self.agent.read_log(), 20, "adoption")
         # Still the same process: no restart, same start time.
         self.assertEqual(count_procs(m), 1)
@@ -389,14 +377,14 @@ class AgentTest(unittest.TestCase):
         # And the new agent still controls it.
         self.srv.kubectl("delete", "pod", "survivor", "--grace-period=1",
                          check=True, timeout=30)
-        wait_for(lambda: count_procs(m) == 0, 10, "the process to go")
+        k1s.wait_for(lambda: count_procs(m) == 0, 10, "the process to go")
 
     def test_pods_survive_the_api_server_and_the_agent_reconnects(self):
         m = self.marker()
         self.apply(self.simple_pod("steady", "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/steady",
                          "--timeout=30s", check=True)
-        wait_for(lambda: count_procs(m) == 1, 10, "the container process")
+        k1s.wait_for(lambda: count_procs(m) == 1, 10, "the container process")
         port = self.srv.port
         self.srv.stop()
         time.sleep(2)  # the agent runs without its server for a while
@@ -408,7 +396,7 @@ class AgentTest(unittest.TestCase):
         self.apply(self.simple_pod("later", "exec sleep %s" % m))
         self.srv.kubectl("wait", "--for=condition=Ready", "pod/later",
                          "--timeout=40s", check=True)
-        wait_for(lambda: count_procs(m) == 2, 10, "both pods' processes")
+        k1s.wait_for(lambda: count_procs(m) == 2, 10, "both pods' processes")
         self.assertEqual(self.cstatus("steady")["restartCount"], 0)
 
 
@@ -474,7 +462,7 @@ class AgentFailover(unittest.TestCase):
 
     if controllers_reason() is None:
         def test_killed_agent_node_goes_notready_and_pods_move(self):
-            wait_for(lambda: self.ready_nodes() == {"node-a", "node-b"}, 30,
+            k1s.wait_for(lambda: self.ready_nodes() == {"node-a", "node-b"}, 30,
                      "both nodes Ready")
             dep = {"apiVersion": "apps/v1", "kind": "Deployment",
                    "metadata": {"name": "fo"},
@@ -489,16 +477,16 @@ class AgentFailover(unittest.TestCase):
                                         "command": ["sleep", "3600"]}]}}}}
             self.srv.kubectl("apply", "-f", "-", input=json.dumps(dep),
                              check=True)
-            wait_for(lambda: self.running_on("node-a") +
+            k1s.wait_for(lambda: self.running_on("node-a") +
                      self.running_on("node-b") == 4, 60, "4 pods Running")
             victim = "node-a" if self.running_on("node-a") else "node-b"
             other = "node-b" if victim == "node-a" else "node-a"
             idx = 0 if victim == "node-a" else 1
             self.agents[idx].stop(signal.SIGKILL)
-            wait_for(lambda: victim not in self.ready_nodes(), 60,
+            k1s.wait_for(lambda: victim not in self.ready_nodes(), 60,
                      "%s to go NotReady" % victim)
             try:
-                wait_for(lambda: self.running_on(other) == 4, 90,
+                k1s.wait_for(lambda: self.running_on(other) == 4, 90,
                          "all 4 pods Running on %s" % other)
             except AssertionError:
                 print(self.srv.kubectl("get", "pods,nodes", "-o",

@@ -27,18 +27,6 @@ REAL = "ops-real"
 SIM = "ops-sim"  # nodes ops-sim-0, ops-sim-1
 
 
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out after %ss waiting for %s (last: %r)" %
-                         (timeout, what, last))
-
-
 def deployment(name, replicas, selector, script, image="busybox"):
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -92,7 +80,7 @@ class KubectlLiteOps(unittest.TestCase):
                                         REAL).start())
             cls.agents.append(k1s.Agent(cls.srv, sim_dir, "--node-name", SIM,
                                         "--simulate", "2").start())
-            wait_for(lambda: cls.nodes_ready() == 3, 30, "3 Ready nodes")
+            k1s.wait_for(lambda: cls.nodes_ready() == 3, 30, "3 Ready nodes")
             cls.k("label", "node", SIM + "-0", SIM + "-1", "pool=sim",
                   check=True)
         except Exception:
@@ -148,7 +136,7 @@ class KubectlLiteOps(unittest.TestCase):
                       c["type"] == "Ready" and c["status"] == "True"
                       for c in p.get("status", {}).get("conditions", []))]
             return ps if len(ps) == n else None
-        return wait_for(ok, 60, "%d Ready pods %s" % (n, selector))
+        return k1s.wait_for(ok, 60, "%d Ready pods %s" % (n, selector))
 
     def rolled_out(self, name):
         def ok():
@@ -160,7 +148,7 @@ class KubectlLiteOps(unittest.TestCase):
                     st.get("updatedReplicas") == want and
                     st.get("availableReplicas") == want and
                     st.get("replicas") == want)
-        wait_for(ok, 60, "deployment %s rolled out" % name)
+        k1s.wait_for(ok, 60, "deployment %s rolled out" % name)
 
     def same(self, *args, sort_lines=False, input=None):
         """Runs both tools; asserts the same exit code, stdout and stderr
@@ -235,9 +223,9 @@ class KubectlLiteOps(unittest.TestCase):
             ("b", "echo b-one; exec sleep 3600")]))
         self.lite("wait", "--for=condition=Ready", "pod/lp",
                   "--timeout=60s", check=True)
-        wait_for(lambda: "a-three" in self.k("logs", "lp", "-c", "a").stdout,
+        k1s.wait_for(lambda: "a-three" in self.k("logs", "lp", "-c", "a").stdout,
                  20, "the log of lp/a")
-        wait_for(lambda: "b-one" in self.k("logs", "lp", "-c", "b").stdout,
+        k1s.wait_for(lambda: "b-one" in self.k("logs", "lp", "-c", "b").stdout,
                  20, "the log of lp/b")
         p = self.same("logs", "lp")  # first container, said on stderr
         self.assertEqual(p.stdout, "a-one\na-two\na-three\n")
@@ -279,7 +267,7 @@ class KubectlLiteOps(unittest.TestCase):
         pods = self.ready_pods("app=ld", 2)
         for p in pods:
             name = p["metadata"]["name"]
-            wait_for(lambda: name in self.k("logs", name).stdout, 20,
+            k1s.wait_for(lambda: name in self.k("logs", name).stdout, 20,
                      "the log of " + name)
         p = self.lite("logs", "deploy/ld")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -317,7 +305,7 @@ class KubectlLiteOps(unittest.TestCase):
             p = self.getj("pod", "lf") or {}
             cs = p.get("status", {}).get("containerStatuses") or []
             return len(cs) == 2 and all(c.get("containerID") for c in cs)
-        wait_for(started, 30, "lf's containers to start")
+        k1s.wait_for(started, 30, "lf's containers to start")
         p = self.lite("logs", "-f", "lf", "-c", "a", timeout=60)
         self.assertEqual((p.returncode, p.stdout.split()),
                          (0, ["a1", "a2", "a3", "a4", "a5"]), p.stderr)
@@ -328,7 +316,7 @@ class KubectlLiteOps(unittest.TestCase):
         self.assertEqual(sorted(p.stdout.splitlines()), sorted(
             ["[pod/lf/a] a%d" % i for i in range(1, 6)] +
             ["[pod/lf/b] b%d" % i for i in range(1, 4)]))
-        wait_for(lambda: (self.getj("pod", "lf") or {}).get(
+        k1s.wait_for(lambda: (self.getj("pod", "lf") or {}).get(
             "status", {}).get("phase") == "Succeeded", 30, "lf Succeeded")
         self.same("logs", "-f", "lf", "-c", "b")
         self.same("logs", "-f", "lf", "--all-containers",
@@ -409,7 +397,7 @@ class KubectlLiteOps(unittest.TestCase):
         def observed():
             d = self.getj("deployment", "stuck")
             return d["status"].get("updatedReplicas") == 2
-        wait_for(observed, 30, "stuck's ReplicaSet")
+        k1s.wait_for(observed, 30, "stuck's ReplicaSet")
         msg = ('Waiting for deployment "stuck" rollout to finish: 0 of 2 '
                'updated replicas are available...\n')
         p = self.same("rollout", "status", "deploy/stuck", "-w=false")
@@ -576,7 +564,7 @@ class KubectlLiteOps(unittest.TestCase):
         p = pod("mirror", node, [("c", "sleep 3600")])
         p["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "x"}
         self.apply(p)
-        wait_for(lambda: len([q for q in self.getj(
+        k1s.wait_for(lambda: len([q for q in self.getj(
             "pods", "--field-selector", "spec.nodeName=" + node)["items"]
             if q.get("status", {}).get("phase") == "Running"]) >= 4, 30,
             "the pods on " + node)

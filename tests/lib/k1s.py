@@ -19,6 +19,20 @@ K1S_BIN = os.environ.get(
                  "k1s"))
 
 
+def wait_for(pred, timeout, what):
+    """Polls pred every 0.1 s until it returns something true (returned);
+    AssertionError after timeout seconds, naming what and the last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("timed out after %ss waiting for %s (last: %r)" %
+                         (timeout, what, last))
+
+
 def read_text(path):
     """A log file's text so far ("" if there is none yet)."""
     try:
