@@ -442,11 +442,25 @@ static void do_finalize(struct api_ctx *c)
 
     if (!method_body(c, "PUT", &body))
         return;
-    fins = json_object_get(json_object_get(body, "spec"), "finalizers");
-    if (fins != NULL && !json_is_array(fins)) {
-        api_resp_status(c->o, K1S_EBADREQ, NULL,
-                        "spec.finalizers: must be a list of strings");
-        goto out;
+    {
+        /* a Namespace: an object, spec an object, finalizers strings */
+        const json_t *bspec = json_object_get(body, "spec"), *f;
+        size_t k;
+        bool ok =
+            json_is_object(body) && (bspec == NULL || json_is_object(bspec));
+        fins = json_object_get(bspec, "finalizers");
+        if (fins != NULL && !json_is_array(fins))
+            ok = false;
+        json_array_foreach (fins, k, f) {
+            if (!json_is_string(f) || json_string_length(f) == 0)
+                ok = false;
+        }
+        if (!ok) {
+            api_resp_status(c->o, K1S_EBADREQ, NULL,
+                            "the request body must be a Namespace whose "
+                            "spec.finalizers is a list of non-empty strings");
+            goto out;
+        }
     }
     for (int attempt = 0; attempt < 8; attempt++) {
         json_decref(obj);

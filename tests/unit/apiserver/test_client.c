@@ -215,6 +215,23 @@ static void test_namespace_lifecycle(void **state)
                                                      "finalizers")),
                      2);
     json_decref(o);
+    /* what is not a Namespace with string finalizers changes nothing */
+    static const char *const bad[] = {"[]", "{\"spec\":5}",
+                                      "{\"spec\":{\"finalizers\":\"x\"}}",
+                                      "{\"spec\":{\"finalizers\":[1]}}",
+                                      "{\"spec\":{\"finalizers\":[\"\"]}}"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        assert_int_equal(call(f, "PUT", "/api/v1/namespaces/life/finalize",
+                              NULL, bad[k], &o),
+                         400);
+        json_decref(o);
+    }
+    assert_int_equal(call(f, "GET", "/api/v1/namespaces/life", NULL, NULL, &o),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(o, "spec"),
+                                                     "finalizers")),
+                     2);
+    json_decref(o);
     assert_int_equal(call(f, "PUT", "/api/v1/namespaces/life/finalize", NULL,
                           "{\"spec\":{\"finalizers\":[]}}", &o),
                      200);
