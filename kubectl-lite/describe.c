@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kubectl-lite/jsonpath.h"
 #include "kubectl-lite/kctl_int.h"
 #include "lib/clock.h"
 
@@ -2012,33 +2013,6 @@ static void smart_label(const char *field, struct buf *out)
     }
 }
 
-/* %v of a scalar JSON value as Go prints an unstructured value. */
-static void go_value(const json_t *v, struct buf *out)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        buf_append_str(out, json_string_value(v));
-        break;
-    case JSON_INTEGER:
-        buf_printf(out, "%lld", (long long)json_integer_value(v));
-        break;
-    case JSON_REAL:
-        buf_printf(out, "%g", json_real_value(v));
-        break;
-    case JSON_TRUE:
-        buf_append_str(out, "true");
-        break;
-    case JSON_FALSE:
-        buf_append_str(out, "false");
-        break;
-    case JSON_NULL:
-        buf_append_str(out, "<nil>");
-        break;
-    default:
-        break;
-    }
-}
-
 static bool skipped(const char *path)
 {
     static const char *const skip[] = {
@@ -2082,7 +2056,7 @@ static void unstructured(struct dw *d, int level, const json_t *obj,
                     struct buf b;
                     buf_init(&b);
                     buf_append_str(&b, "");
-                    go_value(it, &b);
+                    kctl_go_v(it, &b);
                     w(d, level + 1, "%s\n", b.data);
                     buf_close(&b);
                 }
@@ -2091,7 +2065,7 @@ static void unstructured(struct dw *d, int level, const json_t *obj,
             struct buf b;
             buf_init(&b);
             buf_append_str(&b, "");
-            go_value(v, &b);
+            kctl_go_v(v, &b);
             w(d, level, "%s:\t%s\n", label.data ? label.data : "", b.data);
             buf_close(&b);
         }

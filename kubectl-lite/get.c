@@ -638,49 +638,6 @@ static void relaxed_path(const char *p, size_t len, struct buf *out)
                    p);
 }
 
-/* Go's fmt %v of a decoded JSON value, as kubectl's custom columns print
- * one: maps as map[k:v …] (keys sorted), slices as [a b], null <nil>. */
-static void go_v(const json_t *v, struct buf *out)
-{
-    size_t i, n;
-    const char *k;
-    json_t *x;
-
-    if (json_is_string(v)) {
-        buf_append_str(out, json_string_value(v));
-    } else if (json_is_null(v)) {
-        buf_append_str(out, "<nil>");
-    } else if (json_is_array(v)) {
-        buf_append_str(out, "[");
-        json_array_foreach (v, i, x) {
-            if (i > 0)
-                buf_append_str(out, " ");
-            go_v(x, out);
-        }
-        buf_append_str(out, "]");
-    } else if (json_is_object(v)) {
-        const char **keys;
-        n = json_object_size(v);
-        keys = calloc(n ? n : 1, sizeof *keys);
-        if (keys == NULL)
-            return;
-        i = 0;
-        json_object_foreach ((json_t *)v, k, x) {
-            keys[i++] = k;
-        }
-        qsort(keys, n, sizeof *keys, kctl_cmp_str);
-        buf_append_str(out, "map[");
-        for (i = 0; i < n; i++) {
-            buf_printf(out, "%s%s:", i ? " " : "", keys[i]);
-            go_v(json_object_get(v, keys[i]), out);
-        }
-        buf_append_str(out, "]");
-        free(keys);
-    } else {
-        kctl_json_go(v, 0, out); /* numbers, booleans */
-    }
-}
-
 /* -o custom-columns=NAME:.metadata.name,IP:.status.podIP (kubectl's
  * CustomColumnsPrinter): a header line unless --no-headers, then a line
  * per object; several results of one column joined by ",", none is
@@ -735,7 +692,7 @@ static int print_custom(const json_t *obj, const struct get_opts *o)
             json_array_foreach (vals, k, v) {
                 if (k > 0)
                     buf_append_str(&cell, ",");
-                go_v(v, &cell);
+                kctl_go_v(v, &cell);
             }
             json_array_append_new(
                 line,

@@ -1604,3 +1604,38 @@ int kctl_jsonpath_values(const char *tmpl, const json_t *data,
     *ret_values = all;
     return all ? 0 : K1S_ENOMEM;
 }
+
+void kctl_go_v(const json_t *v, struct buf *out)
+{
+    size_t i, n;
+    json_t *x;
+
+    if (json_is_string(v)) {
+        buf_append_str(out, json_string_value(v));
+    } else if (json_is_null(v)) {
+        buf_append_str(out, "<nil>");
+    } else if (json_is_array(v)) {
+        buf_append_str(out, "[");
+        json_array_foreach (v, i, x) {
+            if (i > 0)
+                buf_append_str(out, " ");
+            kctl_go_v(x, out);
+        }
+        buf_append_str(out, "]");
+    } else if (json_is_object(v)) {
+        const char **keys = kctl_sorted_keys(v, &n);
+        if (keys == NULL)
+            return;
+        buf_append_str(out, "map[");
+        for (i = 0; i < n; i++) {
+            buf_printf(out, "%s%s:", i ? " " : "", keys[i]);
+            kctl_go_v(json_object_get(v, keys[i]), out);
+        }
+        buf_append_str(out, "]");
+        free(keys);
+    } else if (json_is_real(v)) {
+        go_float(out, json_real_value(v), false);
+    } else {
+        kctl_json_go(v, 0, out); /* integers, booleans */
+    }
+}

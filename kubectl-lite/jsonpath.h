@@ -57,4 +57,12 @@ int kctl_jsonpath_values(const char *tmpl, const json_t *data,
  */
 int kctl_json_go(const json_t *v, int indent, struct buf *out);
 
+/*
+ * Appends `v` as Go's fmt %v prints a decoded JSON value (what kubectl's
+ * custom columns and generic describer show): strings raw, maps as
+ * map[k:v …] with sorted keys, slices as [a b], null as <nil>, floats in
+ * %v's shortest form.
+ */
+void kctl_go_v(const json_t *v, struct buf *out);
+
 #endif
